@@ -1,0 +1,201 @@
+package core
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4/json"
+)
+
+// Claims holds the claims of a verified access token. Treat it as
+// read-only: cached verifications share the slices.
+type Claims struct {
+	Issuer   string   // iss
+	Subject  string   // sub
+	ClientID string   // client_id (RFC 9068 §2.2), else azp
+	ID       string   // jti
+	Audience []string // aud, as a list even when the token holds a string
+	// Scopes merges scope (RFC 8693 §4.2, space-delimited) and scp (a string
+	// or an array of strings, as Okta, Entra and Hydra issue), without
+	// duplicates, in order of appearance.
+	Scopes    []string
+	Expiry    time.Time // exp
+	IssuedAt  time.Time // iat; zero when absent
+	NotBefore time.Time // nbf; zero when absent
+
+	raw []byte // the payload JSON, already checked for duplicates and depth
+}
+
+// HasScopes reports whether the token holds every scope given. Scopes match
+// exactly: no prefix, wildcard or case folding.
+func (c *Claims) HasScopes(scopes ...string) bool {
+	for _, s := range scopes {
+		if !contains(c.Scopes, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// HasAnyScope reports whether the token holds at least one of the scopes
+// given. It is false when none are given.
+func (c *Claims) HasAnyScope(scopes ...string) bool {
+	for _, s := range scopes {
+		if contains(c.Scopes, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Decode unmarshals the whole claim set into v, for custom claims. It uses
+// go-jose's JSON package, which matches member names case-sensitively, so a
+// field tagged "iss" never picks up an "ISS" member.
+func (c *Claims) Decode(v any) error {
+	return json.Unmarshal(c.raw, v)
+}
+
+// tokenClaims is the parsed claim set before the time and audience checks.
+type tokenClaims struct {
+	Claims
+	hasIat bool
+	hasNbf bool
+}
+
+// parseClaims reads the registered claims of a payload. A registered claim
+// of the wrong JSON type rejects the token, so that no two readers of the
+// same token can disagree about what it says.
+func parseClaims(payload []byte, strict bool) (*tokenClaims, error) {
+	var buf [24]member
+	members, err := scanObject(payload, buf[:0])
+	if err != nil {
+		return nil, errMalformed
+	}
+	tc := &tokenClaims{Claims: Claims{raw: payload}}
+	var hasIss, hasAud, hasExp, hasClientID bool
+	var azp string
+	for i := range members {
+		m := &members[i]
+		name := m.name
+		if m.escaped {
+			name = []byte(unescape(m.name))
+		}
+		var ok bool
+		switch string(name) {
+		case "iss":
+			tc.Issuer, ok = str(m)
+			hasIss = true
+		case "sub":
+			tc.Subject, ok = str(m)
+		case "jti":
+			tc.ID, ok = str(m)
+		case "client_id":
+			tc.ClientID, ok = str(m)
+			hasClientID = true
+		case "azp":
+			azp, ok = str(m)
+		case "aud":
+			tc.Audience, ok = strOrList(m)
+			ok = ok && len(tc.Audience) > 0 && !contains(tc.Audience, "")
+			hasAud = true
+		case "exp":
+			tc.Expiry, ok = numericDate(m)
+			hasExp = true
+		case "nbf":
+			tc.NotBefore, ok = numericDate(m)
+			tc.hasNbf = true
+		case "iat":
+			tc.IssuedAt, ok = numericDate(m)
+			tc.hasIat = true
+		case "scope":
+			var s string
+			s, ok = str(m)
+			tc.Scopes = appendScopes(tc.Scopes, s)
+		case "scp":
+			ok = m.kind == kindString || m.kind == kindArray
+			if ok {
+				var list []string
+				list, ok = strOrList(m)
+				for _, s := range list {
+					tc.Scopes = appendScopes(tc.Scopes, s)
+				}
+			}
+		case "cnf":
+			// RFC 7800 / RFC 9449 / RFC 8705: a sender-constrained token
+			// whose binding this bearer presentation cannot prove.
+			return nil, errBound
+		default:
+			ok = true
+		}
+		if !ok {
+			return nil, errClaimType
+		}
+	}
+	if !hasIss {
+		return nil, errIssuer
+	}
+	if !hasAud {
+		return nil, errAudience
+	}
+	if !hasExp {
+		return nil, errMissingClaim
+	}
+	if !hasClientID {
+		tc.ClientID = azp
+	}
+	if strict && (tc.Subject == "" || !hasClientID || tc.ClientID == "" || !tc.hasIat || tc.ID == "") {
+		return nil, errMissingClaim
+	}
+	return tc, nil
+}
+
+func str(m *member) (string, bool) {
+	if m.kind != kindString {
+		return "", false
+	}
+	return m.stringValue(), true
+}
+
+func strOrList(m *member) ([]string, bool) {
+	switch m.kind {
+	case kindString:
+		return []string{m.stringValue()}, true
+	case kindArray:
+		list, err := m.arrayStrings()
+		return list, err == nil
+	}
+	return nil, false
+}
+
+// appendScopes splits a space-delimited scope string (RFC 6749 §3.3: the
+// delimiter is a single space, %x20) and appends the scopes not yet seen.
+func appendScopes(dst []string, s string) []string {
+	for s != "" {
+		var tok string
+		tok, s, _ = strings.Cut(s, " ")
+		if tok != "" && !contains(dst, tok) {
+			dst = append(dst, tok)
+		}
+	}
+	return dst
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z. Larger values, negative values,
+// and values that overflow float64 are refused rather than clamped.
+const maxNumericDate = 253402300799
+
+// numericDate reads an RFC 7519 §2 NumericDate. Fractions are kept to the
+// nanosecond and truncated, never rounded up.
+func numericDate(m *member) (time.Time, bool) {
+	if m.kind != kindNumber {
+		return time.Time{}, false
+	}
+	f, err := m.numberValue()
+	if err != nil || f < 0 || f > maxNumericDate {
+		return time.Time{}, false
+	}
+	sec := math.Floor(f)
+	nsec := math.Floor((f - sec) * 1e9)
+	return time.Unix(int64(sec), int64(nsec)).UTC(), true
+}

@@ -1,0 +1,132 @@
+package core
+
+import (
+	"errors"
+)
+
+// Sentinel errors. Every error returned by [Verifier.Verify] and the HTTP
+// helpers matches one of them with [errors.Is]; an *[Error] carries the
+// precise [Reason].
+var (
+	// ErrMissingToken: the request carries no bearer token.
+	ErrMissingToken = errors.New("bearer token missing")
+	// ErrInvalidToken: the token is malformed, forged, expired, or meant for
+	// another issuer or audience. Also matched by ErrTokenExpired failures.
+	ErrInvalidToken = errors.New("invalid token")
+	// ErrTokenExpired: the token's exp lies in the past (beyond the leeway).
+	ErrTokenExpired = errors.New("token expired")
+	// ErrInsufficientScope: the token is valid but lacks a required scope.
+	ErrInsufficientScope = errors.New("insufficient scope")
+	// ErrKeySetUnavailable: the issuer's signing keys could not be obtained,
+	// or the last good copy is older than the maximum staleness.
+	ErrKeySetUnavailable = errors.New("signing keys unavailable")
+	// ErrInvalidRequest: the request is malformed, for example it carries
+	// more than one token (RFC 6750 §3.1 invalid_request).
+	ErrInvalidRequest = errors.New("invalid request")
+)
+
+// Reason is a machine-readable cause, stable for logs and metrics.
+type Reason string
+
+// Reasons reported by [Error.Reason].
+const (
+	ReasonMissing           Reason = "missing_token"
+	ReasonMultipleTokens    Reason = "multiple_tokens"
+	ReasonMalformedRequest  Reason = "malformed_request"
+	ReasonOversize          Reason = "oversize"
+	ReasonMalformed         Reason = "malformed"
+	ReasonUnsupportedHeader Reason = "unsupported_header"
+	ReasonAlgorithm         Reason = "algorithm"
+	ReasonType              Reason = "type"
+	ReasonClaimType         Reason = "claim_type"
+	ReasonMissingClaim      Reason = "missing_claim"
+	ReasonIssuer            Reason = "issuer"
+	ReasonAudience          Reason = "audience"
+	ReasonExpired           Reason = "expired"
+	ReasonNotYetValid       Reason = "not_yet_valid"
+	ReasonIssuedInFuture    Reason = "issued_in_future"
+	ReasonBound             Reason = "sender_constrained"
+	ReasonUnknownKey        Reason = "unknown_key"
+	ReasonKeyMismatch       Reason = "key_mismatch"
+	ReasonSignature         Reason = "signature"
+	ReasonKeySetUnavailable Reason = "key_set_unavailable"
+	ReasonScope             Reason = "insufficient_scope"
+)
+
+// Error describes why a token or request was refused. Its text never holds
+// the token or any secret; Cause may hold transport details (for example a
+// JWKS fetch error) and is meant for logs, not for HTTP clients.
+type Error struct {
+	Reason Reason
+	Cause  error
+	// Scopes lists the scopes a route required, for ReasonScope.
+	Scopes []string
+}
+
+func (e *Error) Error() string {
+	msg := "bearerkit: " + string(e.Reason)
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause, if any.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Is matches the sentinel that the reason belongs to.
+func (e *Error) Is(target error) bool {
+	return target == e.sentinel() || (target == ErrInvalidToken && e.Reason == ReasonExpired)
+}
+
+func (e *Error) sentinel() error {
+	switch e.Reason {
+	case ReasonMissing:
+		return ErrMissingToken
+	case ReasonMultipleTokens, ReasonMalformedRequest:
+		return ErrInvalidRequest
+	case ReasonExpired:
+		return ErrTokenExpired
+	case ReasonScope:
+		return ErrInsufficientScope
+	case ReasonKeySetUnavailable:
+		return ErrKeySetUnavailable
+	}
+	return ErrInvalidToken
+}
+
+func reject(r Reason) *Error { return &Error{Reason: r} }
+
+// Static errors for the hot reject paths: refusing junk should not allocate.
+var (
+	errOversize      = reject(ReasonOversize)
+	errMalformed     = reject(ReasonMalformed)
+	errHeader        = reject(ReasonUnsupportedHeader)
+	errAlgorithm     = reject(ReasonAlgorithm)
+	errType          = reject(ReasonType)
+	errClaimType     = reject(ReasonClaimType)
+	errMissingClaim  = reject(ReasonMissingClaim)
+	errIssuer        = reject(ReasonIssuer)
+	errAudience      = reject(ReasonAudience)
+	errExpired       = reject(ReasonExpired)
+	errNotYetValid   = reject(ReasonNotYetValid)
+	errIssuedFuture  = reject(ReasonIssuedInFuture)
+	errBound         = reject(ReasonBound)
+	errUnknownKey    = reject(ReasonUnknownKey)
+	errKeyMismatch   = reject(ReasonKeyMismatch)
+	errSignature     = reject(ReasonSignature)
+	errMissing       = reject(ReasonMissing)
+	errMultiple      = reject(ReasonMultipleTokens)
+	errBadRequest    = reject(ReasonMalformedRequest)
+	errNoAudienceArg = errors.New("bearerkit: Verify needs at least one non-empty audience")
+)
+
+// ReasonOf returns the [Reason] carried by err, or "" when err is not an
+// *[Error].
+func ReasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}

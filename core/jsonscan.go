@@ -1,0 +1,470 @@
+package core
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A strict JSON reader for JOSE headers and JWT claim sets.
+//
+// Tokens are attacker-controlled, so the reader is deliberately narrower than
+// encoding/json: the document must be a single UTF-8 object (RFC 8259 with no
+// byte order mark), member names must be unique at every level after
+// unescaping (RFC 7515 §4 and RFC 7519 §4 allow rejecting duplicates, and
+// accepting them is how parser-differential attacks work), lone UTF-16
+// surrogates are refused, and nesting is bounded. It validates the whole
+// document in one pass and hands back the top-level members as raw byte
+// slices, so registered claims are read without reflection or a second parse.
+
+const maxJSONDepth = 32
+
+var errJSON = errors.New("malformed JSON")
+
+type jsonKind uint8
+
+const (
+	kindString jsonKind = iota + 1
+	kindNumber
+	kindObject
+	kindArray
+	kindTrue
+	kindFalse
+	kindNull
+)
+
+// member is one top-level member of a scanned object. name and value alias
+// the input; name is still escaped when escaped is true.
+type member struct {
+	name    []byte
+	escaped bool
+	value   []byte
+	kind    jsonKind
+}
+
+// scanObject validates data as one JSON object and appends its top-level
+// members to dst.
+func scanObject(data []byte, dst []member) ([]member, error) {
+	if !utf8.Valid(data) {
+		return nil, errJSON
+	}
+	s := scanner{data: data}
+	s.skipSpace()
+	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
+		return nil, errJSON
+	}
+	dst, err := s.object(0, dst, true)
+	if err != nil {
+		return nil, err
+	}
+	s.skipSpace()
+	if s.pos != len(s.data) {
+		return nil, errJSON
+	}
+	return dst, nil
+}
+
+type scanner struct {
+	data []byte
+	pos  int
+}
+
+func (s *scanner) skipSpace() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// object reads an object starting at '{'. When top is true its members are
+// appended to dst.
+func (s *scanner) object(depth int, dst []member, top bool) ([]member, error) {
+	if depth >= maxJSONDepth {
+		return nil, errJSON
+	}
+	s.pos++ // '{'
+	var names nameSet
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == '}' {
+		s.pos++
+		return dst, nil
+	}
+	for {
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			return nil, errJSON
+		}
+		start := s.pos + 1
+		escaped, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		name := s.data[start : s.pos-1]
+		if !names.add(name, escaped) {
+			return nil, errJSON
+		}
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+			return nil, errJSON
+		}
+		s.pos++
+		s.skipSpace()
+		vstart := s.pos
+		kind, err := s.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if top {
+			dst = append(dst, member{name: name, escaped: escaped, value: s.data[vstart:s.pos], kind: kind})
+		}
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			return nil, errJSON
+		}
+		switch s.data[s.pos] {
+		case ',':
+			s.pos++
+		case '}':
+			s.pos++
+			return dst, nil
+		default:
+			return nil, errJSON
+		}
+	}
+}
+
+func (s *scanner) array(depth int) error {
+	if depth >= maxJSONDepth {
+		return errJSON
+	}
+	s.pos++ // '['
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+		s.pos++
+		return nil
+	}
+	for {
+		s.skipSpace()
+		if _, err := s.value(depth + 1); err != nil {
+			return err
+		}
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			return errJSON
+		}
+		switch s.data[s.pos] {
+		case ',':
+			s.pos++
+		case ']':
+			s.pos++
+			return nil
+		default:
+			return errJSON
+		}
+	}
+}
+
+func (s *scanner) value(depth int) (jsonKind, error) {
+	if s.pos >= len(s.data) {
+		return 0, errJSON
+	}
+	switch c := s.data[s.pos]; {
+	case c == '"':
+		_, err := s.str()
+		return kindString, err
+	case c == '{':
+		_, err := s.object(depth, nil, false)
+		return kindObject, err
+	case c == '[':
+		return kindArray, s.array(depth)
+	case c == '-' || (c >= '0' && c <= '9'):
+		return kindNumber, s.number()
+	case c == 't':
+		return kindTrue, s.literal("true")
+	case c == 'f':
+		return kindFalse, s.literal("false")
+	case c == 'n':
+		return kindNull, s.literal("null")
+	}
+	return 0, errJSON
+}
+
+func (s *scanner) literal(word string) error {
+	if len(s.data)-s.pos < len(word) || string(s.data[s.pos:s.pos+len(word)]) != word {
+		return errJSON
+	}
+	s.pos += len(word)
+	return nil
+}
+
+// number checks the RFC 8259 §6 grammar.
+func (s *scanner) number() error {
+	d := s.data
+	i := s.pos
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case i < len(d) && d[i] >= '1' && d[i] <= '9':
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	default:
+		return errJSON
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		n := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == n {
+			return errJSON
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		n := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == n {
+			return errJSON
+		}
+	}
+	s.pos = i
+	return nil
+}
+
+// str reads a string starting at '"' and reports whether it holds escapes.
+// Escapes are checked here, including surrogate pairing, so that unescape
+// cannot fail later.
+func (s *scanner) str() (escaped bool, err error) {
+	d := s.data
+	i := s.pos + 1
+	for i < len(d) {
+		c := d[i]
+		switch {
+		case c == '"':
+			s.pos = i + 1
+			return escaped, nil
+		case c < 0x20:
+			return false, errJSON
+		case c == '\\':
+			escaped = true
+			n, ok := escapeLen(d[i:])
+			if !ok {
+				return false, errJSON
+			}
+			i += n
+		default:
+			i++
+		}
+	}
+	return false, errJSON
+}
+
+// escapeLen returns the length of the escape sequence at the start of b,
+// which begins with a backslash. A \u escape of a high surrogate must be
+// followed by one of a low surrogate; a lone low surrogate is refused.
+func escapeLen(b []byte) (int, bool) {
+	if len(b) < 2 {
+		return 0, false
+	}
+	switch b[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2, true
+	case 'u':
+		r, ok := hex4(b[2:])
+		if !ok {
+			return 0, false
+		}
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return 0, false
+		case r >= 0xD800 && r <= 0xDBFF:
+			if len(b) < 12 || b[6] != '\\' || b[7] != 'u' {
+				return 0, false
+			}
+			lo, ok := hex4(b[8:])
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return 0, false
+			}
+			return 12, true
+		}
+		return 6, true
+	}
+	return 0, false
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// unescape decodes the body of a string that scanner.str accepted.
+func unescape(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		if b[i] != '\\' {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		switch b[i+1] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, _ := hex4(b[i+2:])
+			if r >= 0xD800 && r <= 0xDBFF {
+				lo, _ := hex4(b[i+8:])
+				out = utf8.AppendRune(out, utf16.DecodeRune(r, lo))
+				i += 12
+				continue
+			}
+			out = utf8.AppendRune(out, r)
+			i += 6
+			continue
+		default: // '"', '\\', '/'
+			out = append(out, b[i+1])
+		}
+		i += 2
+	}
+	return string(out)
+}
+
+// stringValue returns the decoded text of a string member.
+func (m *member) stringValue() string {
+	body := m.value[1 : len(m.value)-1]
+	for _, c := range body {
+		if c == '\\' {
+			return unescape(body)
+		}
+	}
+	return string(body)
+}
+
+// is reports whether the member's name equals name.
+func (m *member) is(name string) bool {
+	if !m.escaped {
+		return string(m.name) == name
+	}
+	return unescape(m.name) == name
+}
+
+// numberValue parses a number member. Values that overflow float64 are
+// errors, never infinities.
+func (m *member) numberValue() (float64, error) {
+	f, err := strconv.ParseFloat(string(m.value), 64)
+	if err != nil {
+		return 0, errJSON
+	}
+	return f, nil
+}
+
+// nameSet detects duplicate member names in one object. Small objects use a
+// linear scan over an inline array; larger ones switch to a map so that
+// hostile documents with thousands of members stay linear.
+type nameSet struct {
+	small [16][]byte
+	n     int
+	big   map[string]struct{}
+}
+
+func (ns *nameSet) add(raw []byte, escaped bool) bool {
+	name := raw
+	if escaped {
+		name = []byte(unescape(raw))
+	}
+	if ns.big != nil {
+		if _, dup := ns.big[string(name)]; dup {
+			return false
+		}
+		ns.big[string(name)] = struct{}{}
+		return true
+	}
+	for _, seen := range ns.small[:ns.n] {
+		if bytes.Equal(seen, name) {
+			return false
+		}
+	}
+	if ns.n < len(ns.small) {
+		ns.small[ns.n] = name
+		ns.n++
+		return true
+	}
+	ns.big = make(map[string]struct{}, 2*len(ns.small))
+	for _, seen := range ns.small {
+		ns.big[string(seen)] = struct{}{}
+	}
+	ns.big[string(name)] = struct{}{}
+	return true
+}
+
+// arrayStrings decodes an array member whose elements must all be strings.
+func (m *member) arrayStrings() ([]string, error) {
+	s := scanner{data: m.value, pos: 1}
+	var out []string
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+		return out, nil
+	}
+	for {
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			return nil, errJSON
+		}
+		start := s.pos
+		if _, err := s.str(); err != nil {
+			return nil, err
+		}
+		el := member{value: s.data[start:s.pos], kind: kindString}
+		out = append(out, el.stringValue())
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			return nil, errJSON
+		}
+		if s.data[s.pos] == ']' {
+			return out, nil
+		}
+		if s.data[s.pos] != ',' {
+			return nil, errJSON
+		}
+		s.pos++
+	}
+}

@@ -1,0 +1,261 @@
+package core
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"math/big"
+	"strings"
+)
+
+// The compact JWS serialization (RFC 7515 §7.1), checked by hand: the token
+// is split and its alphabet checked in one pass, each segment is decoded
+// once, and the signature is checked with the standard library against keys
+// that go-jose parsed and validated when the key set was loaded.
+
+type alg uint8
+
+const (
+	algRS256 alg = iota + 1
+	algRS384
+	algRS512
+	algPS256
+	algPS384
+	algPS512
+	algES256
+	algES384
+	algES512
+	algEdDSA
+)
+
+var algNames = [...]string{
+	algRS256: "RS256", algRS384: "RS384", algRS512: "RS512",
+	algPS256: "PS256", algPS384: "PS384", algPS512: "PS512",
+	algES256: "ES256", algES384: "ES384", algES512: "ES512",
+	algEdDSA: "EdDSA",
+}
+
+func (a alg) String() string { return algNames[a] }
+
+func algByName(name string) (alg, bool) {
+	for a := algRS256; a <= algEdDSA; a++ {
+		if algNames[a] == name {
+			return a, true
+		}
+	}
+	return 0, false
+}
+
+// algSet is a bit set of algorithms.
+type algSet uint16
+
+func (s algSet) has(a alg) bool { return s&(1<<a) != 0 }
+
+const (
+	rsaAlgs = algSet(1<<algRS256 | 1<<algRS384 | 1<<algRS512 | 1<<algPS256 | 1<<algPS384 | 1<<algPS512)
+)
+
+// b64url marks the bytes of the base64url alphabet (RFC 4648 §5).
+var b64url = func() (t [256]bool) {
+	for _, r := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[r] = true
+	}
+	return t
+}()
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// compact holds the decoded parts of a compact JWS.
+type compact struct {
+	signingInput string // header.payload, as presented
+	header       []byte
+	payload      []byte
+	signature    []byte
+}
+
+// splitCompact checks shape and alphabet in one pass over the token: three
+// non-empty segments of the base64url alphabet and nothing else. It then
+// decodes the segments into one buffer. Any '=', '+', '/', whitespace or
+// control byte fails here, before any decoding.
+func splitCompact(token string) (compact, error) {
+	dot1, dot2 := -1, -1
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if b64url[c] {
+			continue
+		}
+		if c != '.' {
+			return compact{}, errMalformed
+		}
+		switch {
+		case dot1 < 0:
+			dot1 = i
+		case dot2 < 0:
+			dot2 = i
+		default:
+			return compact{}, errMalformed
+		}
+	}
+	if dot2 < 0 || dot1 == 0 || dot2 == dot1+1 || dot2 == len(token)-1 {
+		return compact{}, errMalformed
+	}
+	h, p, s := token[:dot1], token[dot1+1:dot2], token[dot2+1:]
+	hn, pn, sn := b64.DecodedLen(len(h)), b64.DecodedLen(len(p)), b64.DecodedLen(len(s))
+	buf := make([]byte, hn+pn+sn)
+	var c compact
+	var ok bool
+	if c.header, ok = decodeSegment(buf[:hn:hn], h); !ok {
+		return compact{}, errMalformed
+	}
+	if c.payload, ok = decodeSegment(buf[hn:hn+pn:hn+pn], p); !ok {
+		return compact{}, errMalformed
+	}
+	if c.signature, ok = decodeSegment(buf[hn+pn:], s); !ok {
+		return compact{}, errMalformed
+	}
+	c.signingInput = token[:dot2]
+	return c, nil
+}
+
+// decodeSegment decodes canonical unpadded base64url: a length of 1 mod 4
+// and non-zero unused trailing bits are refused, so each byte string has
+// exactly one accepted spelling.
+func decodeSegment(dst []byte, seg string) ([]byte, bool) {
+	if len(seg)%4 == 1 {
+		return nil, false
+	}
+	n, err := b64.Decode(dst, []byte(seg))
+	if err != nil {
+		return nil, false
+	}
+	return dst[:n], true
+}
+
+// header holds the members of a JOSE header that verification reads.
+type header struct {
+	alg alg
+	kid string
+	// hasKid is false when kid is absent or null.
+	hasKid bool
+	typ    string
+}
+
+// parseHeader reads the protected header. Members that would change how
+// the token is processed — JWE (enc, zip), unencoded payloads and
+// extensions (b64, crit), nested tokens (cty) and keys or key locations
+// carried by the token itself (jwk, jku, x5u, x5c) — are refused: an
+// access token has no use for them, and honouring them is how key
+// injection and algorithm confusion attacks work.
+func parseHeader(data []byte, allowed algSet) (header, error) {
+	var buf [8]member
+	members, err := scanObject(data, buf[:0])
+	if err != nil {
+		return header{}, errMalformed
+	}
+	var h header
+	algSeen := false
+	for i := range members {
+		m := &members[i]
+		name := m.name
+		if m.escaped {
+			name = []byte(unescape(m.name))
+		}
+		switch string(name) {
+		case "alg":
+			if m.kind != kindString {
+				return header{}, errAlgorithm
+			}
+			a, ok := algByName(m.stringValue())
+			if !ok || !allowed.has(a) {
+				return header{}, errAlgorithm
+			}
+			h.alg, algSeen = a, true
+		case "kid":
+			switch m.kind {
+			case kindString:
+				h.kid, h.hasKid = m.stringValue(), true
+			case kindNull:
+			default:
+				return header{}, errMalformed
+			}
+		case "typ":
+			if m.kind != kindString {
+				return header{}, errType
+			}
+			h.typ = m.stringValue()
+		case "enc", "zip", "b64", "crit", "cty", "jwk", "jku", "x5u", "x5c":
+			return header{}, errHeader
+		}
+	}
+	if !algSeen {
+		return header{}, errAlgorithm
+	}
+	return h, nil
+}
+
+// typAllowed applies RFC 8725 §3.11 / RFC 9068 §2.1 explicit typing. The
+// comparison is case-insensitive and the "application/" prefix optional,
+// as RFC 7515 §4.1.9 recommends.
+func typAllowed(typ string, strict bool) bool {
+	t := typ
+	if len(t) > len("application/") && strings.EqualFold(t[:len("application/")], "application/") {
+		t = t[len("application/"):]
+	}
+	if strings.EqualFold(t, "at+jwt") {
+		return true
+	}
+	if strict {
+		return false
+	}
+	return typ == "" || strings.EqualFold(typ, "JWT")
+}
+
+var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
+
+// verifySignature checks sig over input with key for algorithm a. The
+// caller has already checked that the key may be used with a.
+func verifySignature(a alg, key crypto.PublicKey, input string, sig []byte) bool {
+	switch a {
+	case algRS256, algPS256, algES256:
+		d := sha256.Sum256([]byte(input))
+		return verifyDigest(a, key, crypto.SHA256, d[:], sig)
+	case algRS384, algPS384, algES384:
+		d := sha512.Sum384([]byte(input))
+		return verifyDigest(a, key, crypto.SHA384, d[:], sig)
+	case algRS512, algPS512, algES512:
+		d := sha512.Sum512([]byte(input))
+		return verifyDigest(a, key, crypto.SHA512, d[:], sig)
+	case algEdDSA:
+		pub, ok := key.(ed25519.PublicKey)
+		return ok && len(sig) == ed25519.SignatureSize && ed25519.Verify(pub, []byte(input), sig)
+	}
+	return false
+}
+
+func verifyDigest(a alg, key crypto.PublicKey, h crypto.Hash, digest, sig []byte) bool {
+	switch a {
+	case algRS256, algRS384, algRS512:
+		pub, ok := key.(*rsa.PublicKey)
+		return ok && rsa.VerifyPKCS1v15(pub, h, digest, sig) == nil
+	case algPS256, algPS384, algPS512:
+		// RFC 7518 §3.5: the salt is as long as the hash output.
+		pub, ok := key.(*rsa.PublicKey)
+		return ok && rsa.VerifyPSS(pub, h, digest, sig, pssOptions) == nil
+	}
+	// ES*: RFC 7518 §3.4, R and S as fixed-length big-endian integers.
+	pub, ok := key.(*ecdsa.PublicKey)
+	if !ok {
+		return false
+	}
+	size := (pub.Curve.Params().BitSize + 7) / 8
+	if len(sig) != 2*size {
+		return false
+	}
+	r := new(big.Int).SetBytes(sig[:size])
+	s := new(big.Int).SetBytes(sig[size:])
+	return ecdsa.Verify(pub, digest, r, s)
+}

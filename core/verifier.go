@@ -1,0 +1,204 @@
+package core
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Verifier checks JWT access tokens from one issuer. It is safe for
+// concurrent use. Create it with [New] and stop it with [Verifier.Close].
+type Verifier struct {
+	s     *settings
+	keys  *keyCache
+	cache *tokenCache // nil when off
+	log   *slog.Logger
+}
+
+// New checks cfg and returns a Verifier. It does no network I/O: discovery
+// and the key set are fetched on first need, or up front with
+// [Verifier.Prefetch].
+func New(cfg Config) (*Verifier, error) {
+	s, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	log := s.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	v := &Verifier{s: s, log: log, keys: newKeyCache(s, log)}
+	if s.cacheEntries > 0 {
+		v.cache = newTokenCache(s.cacheEntries)
+	}
+	return v, nil
+}
+
+// Issuer returns the configured issuer.
+func (v *Verifier) Issuer() string { return v.s.Issuer }
+
+// Prefetch fetches discovery and the key set now, so that a service can
+// fail fast at start-up. It ignores the refetch cooldown.
+func (v *Verifier) Prefetch(ctx context.Context) error {
+	return v.keys.prefetch(ctx)
+}
+
+// KeySetStatus reports the state of the key cache.
+func (v *Verifier) KeySetStatus() KeySetStatus { return v.keys.status() }
+
+// Close stops background key fetches and waits for them to end. A closed
+// Verifier keeps verifying with the keys it holds but fetches no more.
+func (v *Verifier) Close() { v.keys.close() }
+
+// Verify checks token and returns its claims. At least one of the
+// audiences must appear in the token's aud claim; calling Verify without a
+// non-empty audience is a programming error and fails.
+//
+// The order is cheapest first (RFC 8725 §3): size and shape, header and
+// algorithm, the claims (issuer, audience, time), and only then the key
+// lookup and the signature. Junk never causes JWKS traffic. Errors match
+// one of the package's sentinels with [errors.Is]; no claims are returned
+// with an error.
+func (v *Verifier) Verify(ctx context.Context, token string, audience ...string) (*Claims, error) {
+	if !validAudienceArgs(audience) {
+		return nil, errNoAudienceArg
+	}
+	if len(token) > v.s.MaxTokenSize {
+		return nil, v.rejected(errOversize, nil)
+	}
+	now := v.s.Now()
+	if v.cache != nil {
+		if e := v.cache.get(token); e != nil {
+			return v.verifyCached(ctx, token, e, now, audience)
+		}
+	}
+	c, err := splitCompact(token)
+	if err != nil {
+		return nil, v.rejected(err, nil)
+	}
+	h, err := parseHeader(c.header, v.s.algs)
+	if err != nil {
+		return nil, v.rejected(err, nil)
+	}
+	if !typAllowed(h.typ, v.s.StrictRFC9068) {
+		return nil, v.rejected(errType, &h)
+	}
+	tc, err := parseClaims(c.payload, v.s.StrictRFC9068)
+	if err != nil {
+		return nil, v.rejected(err, &h)
+	}
+	if err := v.checkClaims(tc, now, audience); err != nil {
+		return nil, v.rejected(err, &h)
+	}
+	set, err := v.keys.current(ctx, now)
+	if err != nil {
+		return nil, v.rejected(err, &h)
+	}
+	var kbuf [maxKidlessKeysTried]*verificationKey
+	keys, res := set.lookup(&h, kbuf[:0])
+	if res == kidUnknown {
+		if fresh, ok := v.keys.refetch(ctx, now, set); ok && fresh != nil {
+			set = fresh
+			keys, res = set.lookup(&h, kbuf[:0])
+		}
+	}
+	switch res {
+	case kidUnknown:
+		return nil, v.rejected(errUnknownKey, &h)
+	case kidWrongAlg, kidAmbiguous:
+		return nil, v.rejected(errKeyMismatch, &h)
+	}
+	var signer *verificationKey
+	for _, k := range keys {
+		if verifySignature(h.alg, k.pub, c.signingInput, c.signature) {
+			signer = k
+			break
+		}
+	}
+	if signer == nil {
+		return nil, v.rejected(errSignature, &h)
+	}
+	if v.cache != nil {
+		v.cache.put(token, &cacheEntry{claims: tc, key: signer, set: set})
+	}
+	out := tc.Claims
+	return &out, nil
+}
+
+// verifyCached serves a token verified before: the signature and shape
+// cannot have changed, but time passes, the caller may ask for another
+// audience, and the signing key may have left the key set.
+func (v *Verifier) verifyCached(ctx context.Context, token string, e *cacheEntry, now time.Time, audience []string) (*Claims, error) {
+	if err := v.checkClaims(e.claims, now, audience); err != nil {
+		if err == errExpired {
+			v.cache.remove(token)
+		}
+		return nil, v.rejected(err, nil)
+	}
+	set, err := v.keys.current(ctx, now)
+	if err != nil {
+		return nil, v.rejected(err, nil)
+	}
+	if !e.keyStillPublished(set) {
+		v.cache.remove(token)
+		return nil, v.rejected(errUnknownKey, nil)
+	}
+	out := e.claims.Claims
+	return &out, nil
+}
+
+// checkClaims applies the issuer, audience and time rules (RFC 7519 §4.1,
+// RFC 9068 §4).
+func (v *Verifier) checkClaims(tc *tokenClaims, now time.Time, audience []string) error {
+	if tc.Issuer != v.s.Issuer {
+		return errIssuer
+	}
+	if !audienceMatches(tc.Audience, audience) {
+		return errAudience
+	}
+	leeway := v.s.Leeway
+	if !now.Before(tc.Expiry.Add(leeway)) {
+		return errExpired
+	}
+	if tc.hasNbf && tc.NotBefore.After(now.Add(leeway)) {
+		return errNotYetValid
+	}
+	if tc.hasIat && tc.IssuedAt.After(now.Add(leeway)) {
+		return errIssuedFuture
+	}
+	return nil
+}
+
+func audienceMatches(have, want []string) bool {
+	for _, w := range want {
+		if contains(have, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func validAudienceArgs(audience []string) bool {
+	if len(audience) == 0 {
+		return false
+	}
+	for _, a := range audience {
+		if a == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// rejected logs a refusal at debug level, with the reason and a sanitized
+// key id, never the token.
+func (v *Verifier) rejected(err error, h *header) error {
+	if v.log.Enabled(context.Background(), slog.LevelDebug) {
+		attrs := []any{"reason", string(ReasonOf(err))}
+		if h != nil {
+			attrs = append(attrs, "alg", h.alg.String(), "kid", truncate(h.kid, 64))
+		}
+		v.log.Debug("bearerkit: token rejected", attrs...)
+	}
+	return err
+}
