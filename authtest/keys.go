@@ -135,3 +135,6 @@ func randomID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// NewKeyID returns a random key id.
+func NewKeyID() string { return randomID() }

@@ -53,8 +53,11 @@ type Server struct {
 type Fault struct {
 	Status int           // response status; 0 means 200
 	Delay  time.Duration // wait before answering; cut short if the client leaves
-	Body   []byte        // replaces the normal body when non-nil
-	Header http.Header   // added to the response
+	// Wait, when not nil, holds each request until it is closed (or the
+	// client leaves), after Delay.
+	Wait   <-chan struct{}
+	Body   []byte      // replaces the normal body when non-nil
+	Header http.Header // added to the response
 }
 
 type options struct {
@@ -292,6 +295,13 @@ func applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
+			return true
+		}
+	}
+	if f.Wait != nil {
+		select {
+		case <-f.Wait:
+		case <-r.Context().Done():
 			return true
 		}
 	}

@@ -1,0 +1,135 @@
+package core
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+func TestScanObject(t *testing.T) {
+	ok := []string{
+		`{}`, ` {"a":1} `, "{\"a\":\n[1,2.5e-3,-0,true,false,null,{\"b\":\"\\u00e9\\ud83d\\ude00\"}]}",
+		`{"a":{"a":{"a":1}}}`, `{"a":"x","b":{"a":"y"}}`,
+	}
+	for _, s := range ok {
+		if _, err := scanObject([]byte(s), nil); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	bad := []string{
+		``, `[]`, `"x"`, `1`, `null`, `{`, `{"a":1}x`, `{"a":1,}`, `{"a" 1}`, `{a:1}`,
+		"\ufeff{}", "{\"a\":\"\xff\"}", `{"a":"\ud800"}`, `{"a":"\udc00"}`, `{"a":"\ud800\u0041"}`,
+		`{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":1e}`, `{"a":+1}`, `{"a":"\x"}`, "{\"a\":\"\t\"}",
+		`{"a":1,"a":2}`, `{"a":1,"\u0061":2}`, `{"x":{"a":1,"a":2}}`, `{"a":tru}`, `{"a":[1,]}`,
+		"{\"a\":\"x\"}\x00", strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40),
+		`{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`,
+	}
+	for _, s := range bad {
+		if _, err := scanObject([]byte(s), nil); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+	// Many members switch duplicate detection to a map; it must still work.
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 1000 {
+		b.WriteString(`"k` + strconv.Itoa(i) + `":1,`)
+	}
+	if _, err := scanObject([]byte(b.String()+`"k999":2}`), nil); err == nil {
+		t.Error("duplicate among 1000 members accepted")
+	}
+	if _, err := scanObject([]byte(b.String()+`"last":2}`), nil); err != nil {
+		t.Errorf("1001 distinct members: %v", err)
+	}
+}
+
+func TestUnescape(t *testing.T) {
+	m := member{value: []byte(`"a\"b\\c\/d\n\u00e9\ud83d\ude00"`), kind: kindString}
+	if got := m.stringValue(); got != "a\"b\\c/d\né😀" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestTruncateSanitizes(t *testing.T) {
+	got := truncate("a\"b\\c\r\nd\u202ee\x00"+strings.Repeat("z", 100), 12)
+	if got != "a?b?c??d?e?z…" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// A set past its refresh point is refreshed in the background: the request
+// that notices it is answered with the current keys at once, and requests
+// arriving during the refresh start no second fetch.
+func TestRefreshAheadDoesNotBlock(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := (&jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, KeyID: "k1", Algorithm: "EdDSA", Use: "sig"}}}).Keys[0].MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gets atomic.Int64
+	gate := make(chan struct{})
+	hold := atomic.Bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		if hold.Load() {
+			<-gate
+		}
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Write([]byte(`{"keys":[` + string(jwks) + `]}`))
+	}))
+	defer srv.Close()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	v, err := New(Config{Issuer: "https://issuer.example", JWKSURL: srv.URL, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+
+	enc := base64.RawURLEncoding
+	input := enc.EncodeToString([]byte(`{"alg":"EdDSA","kid":"k1"}`)) + "." +
+		enc.EncodeToString([]byte(`{"iss":"https://issuer.example","aud":"api","exp":`+strconv.FormatInt(now.Add(48*time.Hour).Unix(), 10)+`}`))
+	token := input + "." + enc.EncodeToString(ed25519.Sign(priv, []byte(input)))
+	if _, err := v.Verify(t.Context(), token, "api"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(9 * time.Minute) // past 80% of max-age=600
+	hold.Store(true)
+	if _, err := v.Verify(t.Context(), token, "api"); err != nil {
+		t.Fatalf("verify while the refresh is held: %v", err)
+	}
+	v.keys.mu.Lock()
+	call := v.keys.call
+	v.keys.mu.Unlock()
+	if call == nil {
+		t.Fatal("no background refresh started")
+	}
+	for range 10 {
+		if _, err := v.Verify(t.Context(), token, "api"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(gate)
+	<-call.done
+	if call.err != nil {
+		t.Fatal(call.err)
+	}
+	if got := gets.Load(); got != 2 {
+		t.Errorf("GETs = %d, want 2", got)
+	}
+	if st := v.KeySetStatus(); !st.FetchedAt.Equal(now) {
+		t.Errorf("FetchedAt = %v, want %v", st.FetchedAt, now)
+	}
+}
