@@ -222,11 +222,13 @@ func quoteSafe(s string) string {
 	return string(b)
 }
 
-// Body returns the JSON body {"error": ..., "error_description": ...}.
+// Body returns the JSON body {"error": ..., "error_description": ...},
+// newline-terminated like the output of a json.Encoder, so that adapters
+// that render it through their framework's JSON writer send the same bytes.
 func (r ErrorResponse) Body() []byte {
 	// Code and Description come from the fixed texts above: plain ASCII
 	// without characters that need escaping.
-	return []byte(`{"error":"` + r.Code + `","error_description":"` + r.Description + `"}`)
+	return []byte(`{"error":"` + r.Code + `","error_description":"` + r.Description + "\"}\n")
 }
 
 // Header sets the response headers on h.

@@ -69,7 +69,7 @@ func TestMiddlewareStatusTable(t *testing.T) {
 			if tc.status != 200 && rec.Header().Get("WWW-Authenticate") == "" {
 				t.Error("no challenge")
 			}
-			if tc.body != "" && rec.Body.String() != tc.body {
+			if tc.body != "" && strings.TrimSuffix(rec.Body.String(), "\n") != tc.body {
 				t.Errorf("body = %s, want %s", rec.Body, tc.body)
 			}
 			if (reached.Load() > before) != tc.reached {

@@ -1,0 +1,28 @@
+package core_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/bearerkit/bearerkit/core"
+	"github.com/bearerkit/bearerkit/internal/adaptertest"
+)
+
+func TestConformance(t *testing.T) {
+	adaptertest.Run(t, func(v *core.Verifier, mode adaptertest.Mode, reached func()) http.Handler {
+		opts := core.Options{Optional: mode.Optional}
+		if mode.Cookie != "" {
+			opts.Extractor = core.FromCookie(mode.Cookie)
+		}
+		show := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reached()
+			w.Write([]byte(adaptertest.Describe(core.ClaimsFromContext(r.Context()))))
+		})
+		mux := http.NewServeMux()
+		mux.Handle("GET /me", show)
+		mux.Handle("GET /orders", core.RequireScope("orders:read")(show))
+		mux.Handle("GET /both", core.RequireScope("orders:read", "orders:write")(show))
+		mux.Handle("GET /either", core.RequireAnyScope("orders:read", "orders:write")(show))
+		return core.MiddlewareWithOptions(v, opts, adaptertest.Audience)(mux)
+	})
+}
