@@ -197,3 +197,32 @@ func Run(t *testing.T, build Builder) {
 		})
 	}
 }
+
+// Expect sends method path to h with the bearer token (none when "") and
+// checks the status.
+func Expect(t *testing.T, h http.Handler, method, path, token string, status int) {
+	t.Helper()
+	req := httptest.NewRequestWithContext(context.Background(), method, path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != status {
+		t.Errorf("%s %s: status %d, want %d (%s)", method, path, rec.Code, status, rec.Header().Get("WWW-Authenticate"))
+	}
+}
+
+// Verifier starts an authtest issuer and returns it with a verifier for
+// it; both are stopped when the test ends.
+func Verifier(t *testing.T) (*authtest.Server, *core.Verifier) {
+	t.Helper()
+	srv := authtest.NewServer()
+	t.Cleanup(srv.Close)
+	v, err := core.New(core.Config{Issuer: srv.Issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return srv, v
+}
