@@ -1,0 +1,396 @@
+package clientcreds
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// AuthMethod names how the client authenticates to the token endpoint
+// (RFC 6749 §2.3, RFC 7523 §2.2). The values are the registered
+// token_endpoint_auth_method names.
+type AuthMethod string
+
+// Client authentication methods.
+const (
+	// ClientSecretBasic sends the id and secret in an HTTP Basic header,
+	// each form-encoded first as RFC 6749 §2.3.1 requires. It is the
+	// default because every server must support it.
+	ClientSecretBasic AuthMethod = "client_secret_basic"
+	// ClientSecretPost sends client_id and client_secret in the form body.
+	ClientSecretPost AuthMethod = "client_secret_post"
+	// PrivateKeyJWT sends a JWT signed with Config.PrivateKey (RFC 7523):
+	// no shared secret ever leaves the process.
+	PrivateKeyJWT AuthMethod = "private_key_jwt"
+)
+
+// Defaults applied by [New] to zero-valued [Config] fields.
+const (
+	DefaultMaxAttempts = 3
+	DefaultMinBackoff  = 200 * time.Millisecond
+	DefaultMaxBackoff  = 10 * time.Second
+	DefaultTimeout     = 10 * time.Second
+	// DefaultLifetime is assumed for a token whose response has no usable
+	// expires_in (absent, zero or negative). It is short on purpose: the
+	// server said nothing, so the client re-asks often rather than risk
+	// using a token long after the server dropped it.
+	DefaultLifetime = 5 * time.Minute
+)
+
+// Limits that are not configurable.
+const (
+	maxLifetime        = 24 * time.Hour   // expires_in above this is clamped
+	minRefreshLead     = 30 * time.Second // floor of the default lead
+	maxRefreshLead     = 5 * time.Minute  // cap of the default lead
+	refreshLeadDivisor = 5                // default lead: a fifth of the lifetime
+	forcedRefreshEvery = 5 * time.Second  // least gap between forced refreshes
+	failedRefreshPause = 5 * time.Second  // wait after a failed background refresh
+	maxResponseBytes   = 256 << 10        // cap on token and discovery bodies
+	assertionLifetime  = time.Minute      // exp - iat of private_key_jwt assertions
+	minRSABits         = 2048
+)
+
+// Config configures a [Client]. Zero values of optional fields select the
+// documented defaults. Printing a Config with fmt, slog or encoding/json
+// never shows ClientSecret or the private key (see [Config.String]).
+type Config struct {
+	// ClientID is required.
+	ClientID string
+	// ClientSecret is required for ClientSecretBasic and ClientSecretPost
+	// and must be empty for PrivateKeyJWT.
+	ClientSecret string
+
+	// TokenURL is the token endpoint. It must be https, or http on a
+	// loopback host (127.0.0.0/8, ::1, localhost), because the request
+	// carries the client's credentials.
+	TokenURL string
+	// Issuer, used only when TokenURL is empty, is the authorization
+	// server's issuer identifier: the token endpoint is then read from its
+	// OpenID Connect discovery document or RFC 8414 metadata on first use,
+	// and the document's "issuer" must equal Issuer exactly.
+	Issuer string
+
+	// Scopes are sent space-separated as "scope" (RFC 6749 §3.3).
+	Scopes []string
+	// Audience values are each sent as an "audience" parameter, the way
+	// Auth0, Okta and RFC 8693 name the API a token is for.
+	Audience []string
+	// Resource values are each sent as a "resource" parameter (RFC 8707
+	// §2); each must be an absolute URI without a fragment.
+	Resource []string
+	// EndpointParams are extra form parameters. They can never set
+	// grant_type, client_id, client_secret, scope, client_assertion or
+	// client_assertion_type, nor audience or resource when the fields of the
+	// same name are used: New refuses such a Config.
+	EndpointParams url.Values
+
+	// AuthMethod defaults to ClientSecretBasic.
+	AuthMethod AuthMethod
+	// PrivateKey signs private_key_jwt assertions. RSA (2048 bits or more,
+	// RS256), ECDSA P-256/P-384/P-521 (ES256/384/512) and Ed25519 (EdDSA)
+	// keys are supported; any crypto.Signer, such as a KMS handle, works.
+	PrivateKey crypto.Signer
+	// KeyID is put in the assertion's "kid" header when not empty.
+	KeyID string
+
+	// HTTPClient sends token and discovery requests and is the base of
+	// [Client.HTTPClient]; nil means a client on http.DefaultTransport.
+	// Whatever its settings, token and discovery requests never follow
+	// redirects and never carry cookies.
+	HTTPClient *http.Client
+
+	// Origins lists the origins (scheme://host[:port]) the token may be
+	// sent to by [Client.Transport] and [Client.HTTPClient]. When empty,
+	// the token goes to whatever origin each request names (the caller
+	// chose it), but never to another origin reached through a redirect,
+	// and a request over plain http to a non-loopback host fails with
+	// [ErrInsecureRequest]. When set, only the listed origins get the token
+	// (plain http ones included: listing them is the opt-in), and requests
+	// to any other origin are sent without it.
+	Origins []string
+
+	// RefreshLead is how long before expiry a token is replaced in the
+	// background. Zero means a fifth of the token's lifetime, at least
+	// 30 s and at most 5 min. The lead never exceeds half the lifetime, so
+	// a short-lived token is not refreshed on every call.
+	RefreshLead time.Duration
+
+	// MaxAttempts bounds the token requests per fetch, the first one
+	// included; 0 means DefaultMaxAttempts. Only network errors and 5xx
+	// answers are retried.
+	MaxAttempts int
+	// MinBackoff and MaxBackoff bound the jittered exponential wait
+	// between attempts; zero means DefaultMinBackoff and DefaultMaxBackoff.
+	// A Retry-After answer is honoured, capped at MaxBackoff.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// Timeout bounds each token or discovery request, body included;
+	// 0 means DefaultTimeout.
+	Timeout time.Duration
+
+	// Now is the clock used for expiry, refresh and assertion times; nil
+	// means time.Now.
+	Now func() time.Time
+}
+
+// settings is a checked Config with defaults applied.
+type settings struct {
+	Config
+	params  url.Values      // grant-independent form parameters
+	origins map[string]bool // normalised Origins
+	alg     string          // assertion algorithm, PrivateKeyJWT only
+}
+
+// reservedParams are the form parameters the client itself controls. Letting
+// EndpointParams set them would allow a config to change the grant or
+// smuggle a second set of credentials.
+var reservedParams = []string{
+	"grant_type", "client_id", "client_secret", "scope",
+	"client_assertion", "client_assertion_type",
+}
+
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}
+
+// check validates c and fills in defaults. Error messages name fields but
+// never echo values, which may hold credentials.
+func (c Config) check() (*settings, error) {
+	s := &settings{Config: c}
+	if c.ClientID == "" {
+		return nil, configError("ClientID is required")
+	}
+	switch {
+	case c.TokenURL != "":
+		if err := checkEndpoint(c.TokenURL); err != nil {
+			return nil, configError("TokenURL %v", err)
+		}
+	case c.Issuer != "":
+		if err := checkEndpoint(c.Issuer); err != nil {
+			return nil, configError("Issuer %v", err)
+		}
+	default:
+		return nil, configError("TokenURL or Issuer is required")
+	}
+	if err := s.checkAuth(); err != nil {
+		return nil, err
+	}
+	if err := s.buildParams(); err != nil {
+		return nil, err
+	}
+	if err := s.buildOrigins(); err != nil {
+		return nil, err
+	}
+	if err := s.applyDefaults(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *settings) checkAuth() error {
+	switch s.AuthMethod {
+	case "":
+		s.AuthMethod = ClientSecretBasic
+		fallthrough
+	case ClientSecretBasic, ClientSecretPost:
+		if s.ClientSecret == "" {
+			return configError("ClientSecret is required for %s", s.AuthMethod)
+		}
+		if s.PrivateKey != nil {
+			return configError("PrivateKey is set but AuthMethod is %s", s.AuthMethod)
+		}
+	case PrivateKeyJWT:
+		if s.PrivateKey == nil {
+			return configError("PrivateKey is required for %s", PrivateKeyJWT)
+		}
+		if s.ClientSecret != "" {
+			return configError("ClientSecret must be empty for %s", PrivateKeyJWT)
+		}
+		alg, err := algorithmFor(s.PrivateKey.Public())
+		if err != nil {
+			return configError("PrivateKey: %v", err)
+		}
+		s.alg = alg
+	default:
+		return configError("unknown AuthMethod")
+	}
+	return nil
+}
+
+// algorithmFor picks the JWS algorithm for a key, the one every server
+// supporting the key type accepts.
+func algorithmFor(pub crypto.PublicKey) (string, error) {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < minRSABits {
+			return "", fmt.Errorf("RSA keys need at least %d bits", minRSABits)
+		}
+		return "RS256", nil
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return "ES256", nil
+		case elliptic.P384():
+			return "ES384", nil
+		case elliptic.P521():
+			return "ES512", nil
+		}
+		return "", errors.New("unsupported elliptic curve")
+	case ed25519.PublicKey:
+		return "EdDSA", nil
+	}
+	return "", errors.New("unsupported key type")
+}
+
+func (s *settings) buildParams() error {
+	for _, sc := range s.Scopes {
+		if !validScope(sc) {
+			return configError("Scopes holds an empty or malformed scope")
+		}
+	}
+	s.params = url.Values{}
+	for k, vs := range s.EndpointParams {
+		for _, r := range reservedParams {
+			if strings.EqualFold(k, r) {
+				return configError("EndpointParams may not set %s", r)
+			}
+		}
+		if (strings.EqualFold(k, "audience") && len(s.Audience) > 0) ||
+			(strings.EqualFold(k, "resource") && len(s.Resource) > 0) {
+			return configError("EndpointParams may not set %s when the field of that name is used", strings.ToLower(k))
+		}
+		s.params[k] = append([]string(nil), vs...)
+	}
+	for _, a := range s.Audience {
+		if a == "" {
+			return configError("Audience holds an empty value")
+		}
+		s.params.Add("audience", a)
+	}
+	for _, r := range s.Resource {
+		u, err := url.Parse(r)
+		if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(r, "#") {
+			return configError("Resource values must be absolute URIs without a fragment (RFC 8707 §2)")
+		}
+		s.params.Add("resource", r)
+	}
+	return nil
+}
+
+// validScope reports whether sc is a scope-token of RFC 6749 §3.3.
+func validScope(sc string) bool {
+	if sc == "" {
+		return false
+	}
+	for i := 0; i < len(sc); i++ {
+		b := sc[i]
+		if b < 0x21 || b > 0x7e || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *settings) buildOrigins() error {
+	s.origins = make(map[string]bool, len(s.Origins))
+	for _, o := range s.Origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return configError("Origins entries must look like https://host[:port]")
+		}
+		s.origins[originOf(u)] = true
+	}
+	return nil
+}
+
+func (s *settings) applyDefaults() error {
+	if s.MaxAttempts < 0 {
+		return configError("MaxAttempts is negative")
+	}
+	if s.MaxAttempts == 0 {
+		s.MaxAttempts = DefaultMaxAttempts
+	}
+	durations := []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"RefreshLead", &s.RefreshLead, 0},
+		{"MinBackoff", &s.MinBackoff, DefaultMinBackoff},
+		{"MaxBackoff", &s.MaxBackoff, DefaultMaxBackoff},
+		{"Timeout", &s.Timeout, DefaultTimeout},
+	}
+	for _, d := range durations {
+		if *d.v < 0 {
+			return configError("%s is negative", d.name)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if s.MinBackoff > s.MaxBackoff {
+		return configError("MinBackoff exceeds MaxBackoff")
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	return nil
+}
+
+// checkEndpoint accepts absolute https URLs and http URLs on loopback
+// hosts. Anything else would expose the client's credentials on the wire.
+func checkEndpoint(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("is not a valid URL")
+	}
+	if u.Host == "" || u.User != nil || u.Fragment != "" {
+		return errors.New("must be an absolute URL without user info or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return errors.New("must use https (http is allowed only for loopback hosts)")
+	}
+	return errors.New("must use https")
+}
+
+// isLoopback recognises loopback hosts by name or address only: resolving
+// a name here would let DNS decide whether credentials travel in clear.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// originOf returns scheme://host:port with the default port made explicit
+// and case folded, so equal origins compare equal as strings.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}

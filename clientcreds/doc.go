@@ -1,0 +1,75 @@
+// Package clientcreds obtains OAuth 2.0 access tokens with the client
+// credentials grant (RFC 6749 §4.4) for a service's own outbound calls, and
+// keeps one token per [Client] fresh for every caller.
+//
+//	cc, err := clientcreds.New(clientcreds.Config{
+//		ClientID: id, ClientSecret: secret, TokenURL: tokenURL,
+//		Scopes: []string{"orders:read"}, Audience: []string{"orders-api"},
+//	})
+//	tok, err := cc.Token(ctx)                   // a cached, valid access token
+//	resp, err := cc.HTTPClient().Get(ordersURL) // sends "Authorization: Bearer"
+//
+// Requests are made with golang.org/x/oauth2/clientcredentials; this
+// package adds what long-running services need around it.
+//
+// # Client authentication
+//
+// [ClientSecretBasic] (the default) sends the id and secret in a Basic
+// header after form-encoding each, as RFC 6749 §2.3.1 requires, so ids and
+// secrets with ':', '%', '+', spaces or non-ASCII characters work.
+// [ClientSecretPost] puts them in the body (§2.3.1 too). [PrivateKeyJWT]
+// signs a fresh assertion per request (RFC 7523 §2.2 and §3): iss and sub
+// are the client id, aud is the token endpoint, jti is random and exp is
+// one minute after iat.
+//
+// The "audience" parameter and RFC 8707 "resource" indicators are fields of
+// [Config]. Config.EndpointParams adds others but can never replace
+// grant_type, client_id, client_secret, scope or the assertion.
+//
+// # Caching and refresh
+//
+// One token is shared by all callers. It is replaced in the background
+// when it enters its refresh lead (by default a fifth of its lifetime,
+// between 30 s and 5 min, and never more than half of it) while callers keep
+// getting the current one; only one fetch runs at a time, no lock is held
+// while it does, and a caller whose ctx ends stops waiting without failing
+// the fetch for others. A failed refresh keeps the current token until it
+// expires; background refreshes then pause 5 s between tries.
+//
+// expires_in (RFC 6749 §5.1) is counted from when the request was sent.
+// Absent, zero or negative, it is taken as [DefaultLifetime] (5 min); over
+// 24 h, it is clamped to 24 h. In a JSON answer a non-integer (1e12, 36.5,
+// "abc") makes the answer unusable; in a form-encoded answer a value that is
+// not a number is taken as absent. token_type must be Bearer, compared without case; a
+// missing token_type is read as Bearer. access_token must be an RFC 6750
+// §2.1 b64token.
+//
+// # Failures and retries
+//
+// Network errors and 5xx answers are retried up to Config.MaxAttempts
+// requests in all (default 3), after a delay that doubles from
+// Config.MinBackoff up to Config.MaxBackoff with its upper half random, or
+// after the answer's Retry-After (seconds or HTTP date) kept within the
+// same bounds. Each request is bounded by Config.Timeout (default 10 s).
+// 4xx answers are final: an RFC 6749 §5.2 error is returned as an
+// *oauth2.RetrieveError, reachable with errors.As, which is a copy holding
+// no credentials (its Response.Request has only the method and URL, its
+// Body and texts are capped and redacted). Redirects from the token
+// endpoint are never followed, and bodies over 256 KiB are refused.
+//
+// # Outbound requests
+//
+// [Client.HTTPClient] and [Client.Transport] add "Authorization: Bearer"
+// (RFC 6750 §2.1) to requests that have no Authorization header, only for
+// the origins allowed by Config.Origins, never to another origin reached
+// by a redirect, and never over plain http to a non-loopback host unless
+// that origin is listed. A 401 with error="invalid_token" (RFC 6750 §3.1)
+// makes them fetch a new token and send the request once more when its body
+// can be replayed; such forced refreshes start at most once every 5 s.
+//
+// # Secrets
+//
+// No error, fmt output (any verb), slog value or JSON encoding of a
+// [Config] or [Client] contains the client secret, the private key, an
+// assertion or a token.
+package clientcreds

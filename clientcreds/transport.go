@@ -1,0 +1,216 @@
+package clientcreds
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// HTTPClient returns a new *http.Client that sends the Client's token as
+// "Authorization: Bearer" (RFC 6750 §2.1). It copies Config.HTTPClient
+// (timeout, cookie jar, redirect policy) and wraps its transport with
+// [Client.Transport].
+func (c *Client) HTTPClient() *http.Client {
+	var hc http.Client
+	if c.cfg.HTTPClient != nil {
+		hc = *c.cfg.HTTPClient
+	}
+	hc.Transport = c.Transport(nil)
+	return &hc
+}
+
+// Transport returns an http.RoundTripper that adds the token to requests
+// sent through base (nil means Config.HTTPClient's transport, or
+// http.DefaultTransport). It
+//
+//   - leaves a request that already has an Authorization header alone;
+//   - adds the token only for the origins described at Config.Origins, so a
+//     redirect to another origin never receives it;
+//   - on a 401 whose WWW-Authenticate is a Bearer challenge with
+//     error="invalid_token" (RFC 6750 §3.1), drops the token, gets a new one
+//     and sends the request once more, if its body can be replayed (no body,
+//     or GetBody set, as http.NewRequest does for in-memory bodies). Forced
+//     refreshes start at most once every 5 s; within that window a request
+//     whose token was already replaced by another caller is still retried
+//     with the new token, others get the 401.
+func (c *Client) Transport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = c.apiBase
+	}
+	return &transport{c: c, base: base}
+}
+
+type transport struct {
+	c    *Client
+	base http.RoundTripper
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Authorization") != "" {
+		return t.base.RoundTrip(req)
+	}
+	send, err := t.c.mayReceiveToken(req)
+	if err != nil || !send {
+		if err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		return t.base.RoundTrip(req)
+	}
+	tok, err := t.c.get(req.Context())
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	resp, err := t.base.RoundTrip(withToken(req, tok.value))
+	if err != nil || !rejectsToken(resp) || !replayable(req) {
+		return resp, err
+	}
+	fresh, ok := t.c.forceRefresh(req.Context(), tok.value)
+	if !ok {
+		return resp, nil
+	}
+	retry := withToken(req, fresh.value)
+	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+		body, err := req.GetBody()
+		if err != nil {
+			return resp, nil // keep the answer we have rather than fail
+		}
+		retry.Body = body
+	}
+	// Drain a little so the connection can be reused, then drop it.
+	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	resp.Body.Close()
+	return t.base.RoundTrip(retry)
+}
+
+// withToken clones req (a RoundTripper must not change the caller's
+// request) and sets the Authorization header.
+func withToken(req *http.Request, tok string) *http.Request {
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return r
+}
+
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// mayReceiveToken applies the origin rule of Config.Origins.
+func (c *Client) mayReceiveToken(req *http.Request) (bool, error) {
+	if req.URL == nil {
+		return false, nil
+	}
+	o := originOf(req.URL)
+	if len(c.cfg.origins) > 0 {
+		return c.cfg.origins[o], nil
+	}
+	// http.Client links each redirected request to the response that
+	// caused it; the first request of the chain names the origin the caller
+	// chose.
+	first := req
+	for first.Response != nil && first.Response.Request != nil && first.Response.Request != first {
+		first = first.Response.Request
+	}
+	if first.URL == nil || originOf(first.URL) != o {
+		return false, nil
+	}
+	if !strings.EqualFold(req.URL.Scheme, "https") && !isLoopback(req.URL.Hostname()) {
+		return false, fmt.Errorf("%w to a non-loopback host; list the origin in Config.Origins to allow it", ErrInsecureRequest)
+	}
+	return true, nil
+}
+
+// rejectsToken reports whether resp is a 401 saying the token itself is
+// bad, the only case in which a new token can help.
+func rejectsToken(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusUnauthorized {
+		return false
+	}
+	for _, v := range resp.Header.Values("WWW-Authenticate") {
+		if bearerError(v) == "invalid_token" {
+			return true
+		}
+	}
+	return false
+}
+
+// bearerError returns the error parameter of a Bearer challenge in a
+// WWW-Authenticate value (RFC 9110 §11.6.1), which may hold several
+// challenges: scheme [token68 | param *("," param)] separated by commas.
+func bearerError(v string) string {
+	p := challengeParser{s: v}
+	scheme := ""
+	for {
+		p.skip(" \t,")
+		if p.done() {
+			return ""
+		}
+		name := p.token()
+		if name == "" {
+			return "" // malformed; give up rather than guess
+		}
+		p.skip(" \t")
+		if !p.peek('=') {
+			scheme = name // a new challenge begins
+			continue
+		}
+		p.i++
+		p.skip(" \t")
+		var val string
+		if p.peek('"') {
+			val = p.quoted()
+		} else {
+			val = p.token()
+			for p.peek('=') { // token68 padding, as in "abc=="
+				p.i++
+			}
+		}
+		if strings.EqualFold(scheme, "Bearer") && strings.EqualFold(name, "error") {
+			return val
+		}
+	}
+}
+
+type challengeParser struct {
+	s string
+	i int
+}
+
+func (p *challengeParser) done() bool       { return p.i >= len(p.s) }
+func (p *challengeParser) peek(b byte) bool { return p.i < len(p.s) && p.s[p.i] == b }
+
+func (p *challengeParser) skip(set string) {
+	for p.i < len(p.s) && strings.IndexByte(set, p.s[p.i]) >= 0 {
+		p.i++
+	}
+}
+
+func (p *challengeParser) token() string {
+	start := p.i
+	for p.i < len(p.s) && strings.IndexByte(" \t,=\"", p.s[p.i]) < 0 {
+		p.i++
+	}
+	return p.s[start:p.i]
+}
+
+func (p *challengeParser) quoted() string {
+	var b strings.Builder
+	p.i++ // opening quote
+	for p.i < len(p.s) && p.s[p.i] != '"' {
+		if p.s[p.i] == '\\' && p.i+1 < len(p.s) {
+			p.i++
+		}
+		b.WriteByte(p.s[p.i])
+		p.i++
+	}
+	p.i++ // closing quote
+	return b.String()
+}
