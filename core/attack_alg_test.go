@@ -296,7 +296,11 @@ func TestA7RandomKidsWhileEndpointFails(t *testing.T) {
 	}
 	for name, f := range faults {
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, core.Config{FetchTimeout: 20 * time.Millisecond})
+			cfg := core.Config{}
+			if f.Wait != nil {
+				cfg.FetchTimeout = 50 * time.Millisecond
+			}
+			e := newEnv(t, cfg)
 			e.prefetch(t)
 			e.clock.Advance(core.DefaultRefetchCooldown)
 			e.srv.SetJWKSFault(f)
@@ -315,7 +319,9 @@ func TestA7RandomKidsWhileEndpointFails(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if got := e.srv.JWKSRequests(); got != 2 {
+			// One refetch within the cooldown. A fetch that times out may end
+			// before its request reaches the server, so then it is at most one.
+			if got := e.srv.JWKSRequests(); got != 2 && (f.Wait == nil || got != 1) {
 				t.Errorf("JWKS requests = %d, want 2", got)
 			}
 			if _, err := e.verify(e.srv.Token(testAudience)); err != nil {
@@ -480,7 +486,7 @@ func TestA12TokenTypes(t *testing.T) {
 			t.Errorf("strict, typ %q: err = %v", typ, err)
 		}
 	}
-	for typ, ok := range map[string]bool{"JWT": true, "jwt": true, "at+jwt": true, "application/at+jwt": true} {
+	for typ, ok := range map[string]bool{"JWT": true, "jwt": true, "application/JWT": true, "at+jwt": true, "application/at+jwt": true} {
 		if _, err := e.verify(e.mintWith(t, e.srv.SigningKey(), map[string]any{"typ": typ}, e.srv.Claims(testAudience))); (err == nil) != ok {
 			t.Errorf("lenient, typ %q: err = %v", typ, err)
 		}

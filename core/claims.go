@@ -27,6 +27,23 @@ type Claims struct {
 	raw []byte // the payload JSON, already checked for duplicates and depth
 }
 
+// clone returns a copy that shares nothing mutable with c: callers may
+// change the claims they get without affecting cached verifications. The
+// two slices share one backing array, so a copy costs two allocations.
+func (c *Claims) clone() *Claims {
+	out := new(Claims)
+	*out = *c
+	buf := make([]string, len(c.Audience)+len(c.Scopes))
+	n := copy(buf, c.Audience)
+	copy(buf[n:], c.Scopes)
+	out.Audience = buf[:n:n]
+	out.Scopes = buf[n:]
+	if c.Scopes == nil {
+		out.Scopes = nil
+	}
+	return out
+}
+
 // HasScopes reports whether the token holds every scope given. Scopes match
 // exactly: no prefix, wildcard or case folding.
 func (c *Claims) HasScopes(scopes ...string) bool {

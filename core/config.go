@@ -16,6 +16,7 @@ const (
 	DefaultLeeway             = 30 * time.Second
 	DefaultMaxTokenSize       = 16 << 10
 	DefaultTokenCacheSize     = 10000
+	DefaultTokenCacheBytes    = 32 << 20
 	DefaultJWKSTTL            = 15 * time.Minute
 	DefaultJWKSMinTTL         = time.Minute
 	DefaultJWKSMaxTTL         = 24 * time.Hour
@@ -71,8 +72,13 @@ type Config struct {
 	Leeway time.Duration
 
 	// TokenCacheSize bounds the cache of verified tokens: 0 means
-	// [DefaultTokenCacheSize] entries, a negative value turns it off.
+	// [DefaultTokenCacheSize] entries, a negative value turns it off. The
+	// cache has 32 shards, so the bound is rounded up to a multiple of 32.
 	TokenCacheSize int
+
+	// TokenCacheBytes bounds the bytes of tokens and claims held by the
+	// verified-token cache; 0 means [DefaultTokenCacheBytes] (32 MiB).
+	TokenCacheBytes int
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -142,7 +148,7 @@ func (c Config) settings() (*settings, error) {
 		if err := checkFetchURL(c.JWKSURL, c.AllowInsecureHTTP); err != nil {
 			return nil, fmt.Errorf("bearerkit: Config.JWKSURL: %w", err)
 		}
-	} else if err := checkFetchURL(c.Issuer, c.AllowInsecureHTTP); err != nil {
+	} else if err := checkURL(c.Issuer, c.AllowInsecureHTTP, true); err != nil {
 		return nil, fmt.Errorf("bearerkit: Config.Issuer must be a URL for discovery when JWKSURL is empty: %w", err)
 	}
 	algs := c.Algorithms
@@ -180,6 +186,12 @@ func (c Config) settings() (*settings, error) {
 		s.cacheEntries = DefaultTokenCacheSize
 	default:
 		s.cacheEntries = c.TokenCacheSize
+	}
+	switch {
+	case c.TokenCacheBytes < 0:
+		return nil, errors.New("bearerkit: Config.TokenCacheBytes is negative")
+	case c.TokenCacheBytes == 0:
+		s.TokenCacheBytes = DefaultTokenCacheBytes
 	}
 	if s.Now == nil {
 		s.Now = time.Now
@@ -219,12 +231,18 @@ func (c Config) settings() (*settings, error) {
 // checkFetchURL accepts absolute https URLs, and http URLs on loopback
 // hosts (or anywhere when insecure is set).
 func checkFetchURL(raw string, insecure bool) error {
+	return checkURL(raw, insecure, false)
+}
+
+// checkURL applies checkFetchURL's rules; an issuer used as the base of
+// discovery may have no query either (RFC 8414 §2).
+func checkURL(raw string, insecure, discoveryBase bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return errors.New("not a valid URL")
 	}
-	if u.Host == "" || u.User != nil || u.Fragment != "" {
-		return errors.New("not an absolute URL without credentials or fragment")
+	if u.Host == "" || u.User != nil || u.Fragment != "" || u.ForceQuery || u.RawQuery != "" && discoveryBase {
+		return errors.New("not an absolute URL without credentials, fragment or (for an issuer) query")
 	}
 	switch u.Scheme {
 	case "https":

@@ -58,6 +58,12 @@ func FromHeader(r *http.Request) (string, error) {
 	if !isB64Token(token) {
 		return "", errBadRequest
 	}
+	// RFC 6750 §2: a client must not use more than one method. A query
+	// token beside the header is refused even though query tokens are not
+	// read by default.
+	if r.URL != nil && strings.Contains(r.URL.RawQuery, "access_token=") && r.URL.Query().Has("access_token") {
+		return "", errMultiple
+	}
 	return token, nil
 }
 
@@ -96,6 +102,9 @@ func FromQuery() Extractor {
 		tok, err := FromHeader(r)
 		if err != nil {
 			return "", err
+		}
+		if r.URL == nil {
+			return tok, nil
 		}
 		q := r.URL.Query()["access_token"]
 		switch {

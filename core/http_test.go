@@ -166,5 +166,13 @@ func TestMiddlewareNeedsAudience(t *testing.T) {
 			}()
 			core.Middleware(e.v, aud...)
 		}()
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("RequireScope(%q) did not panic", aud)
+				}
+			}()
+			core.RequireScope(aud...)
+		}()
 	}
 }

@@ -60,8 +60,8 @@ func TestUnescape(t *testing.T) {
 }
 
 func TestTruncateSanitizes(t *testing.T) {
-	got := truncate("a\"b\\c\r\nd\u202ee\x00"+strings.Repeat("z", 100), 12)
-	if got != "a?b?c??d?e?z…" {
+	got := truncate("a\"b\\c\r\nd\u202ee\x00\u0085\u2028\xff"+strings.Repeat("z", 100), 15)
+	if got != "a?b?c??d?e????z…" {
 		t.Errorf("got %q", got)
 	}
 }

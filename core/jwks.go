@@ -32,6 +32,7 @@ type keyCache struct {
 	// already running or the cooldown has not passed.
 	busy        atomic.Bool
 	nextAttempt atomic.Int64 // unix nanoseconds
+	gen         atomic.Uint64
 
 	mu          sync.Mutex // guards the fields below; never held during I/O
 	call        *fetchCall
@@ -214,8 +215,13 @@ func (c *keyCache) fetch(ctx context.Context, force bool) (*keySet, error) {
 	if age, ok := maxAge(resp.Header.Get("Cache-Control")); ok {
 		ttl = min(max(age, c.s.JWKSMinTTL), c.s.JWKSMaxTTL)
 	}
+	// Refresh ahead of the TTL, and well ahead of the maximum staleness
+	// when that is the shorter bound, so that a healthy endpoint never lets
+	// the set go stale.
+	lifetime := min(ttl, c.s.MaxStaleness)
 	set.fetchedAt = now
-	set.refreshAt = now.Add(ttl - ttl/refreshAheadFraction)
+	set.refreshAt = now.Add(lifetime - lifetime/refreshAheadFraction)
+	set.gen = c.gen.Add(1)
 	return set, nil
 }
 

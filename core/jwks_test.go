@@ -297,6 +297,15 @@ func TestCacheControlIsClamped(t *testing.T) {
 	}
 }
 
+func TestRefreshComesBeforeMaxStaleness(t *testing.T) {
+	e := newEnv(t, core.Config{MaxStaleness: 10 * time.Minute}, authtest.WithJWKSCacheControl("max-age=3600"))
+	e.prefetch(t)
+	st := e.v.KeySetStatus()
+	if got := st.RefreshAt.Sub(st.FetchedAt); got != 8*time.Minute {
+		t.Errorf("refresh after %v, want 8m (80%% of MaxStaleness)", got)
+	}
+}
+
 func TestRemovedKeyStopsVerifying(t *testing.T) {
 	e := newEnv(t, core.Config{})
 	old := e.srv.SigningKey()

@@ -211,7 +211,7 @@ func typAllowed(typ string, strict bool) bool {
 	if strict {
 		return false
 	}
-	return typ == "" || strings.EqualFold(typ, "JWT")
+	return typ == "" || strings.EqualFold(t, "JWT")
 }
 
 var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}

@@ -8,6 +8,8 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"unicode"
+	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/json"
@@ -80,7 +82,7 @@ func parseJWK(raw []byte) (*verificationKey, string, error) {
 		return nil, kid, errors.New("kty missing")
 	}
 	if meta.Use != nil && *meta.Use != "sig" {
-		return nil, kid, fmt.Errorf("use %q is not sig", *meta.Use)
+		return nil, kid, fmt.Errorf("use %q is not sig", truncate(*meta.Use, 16))
 	}
 	if meta.KeyOps != nil && !contains(meta.KeyOps, "verify") {
 		return nil, kid, errors.New("key_ops lacks verify")
@@ -156,17 +158,18 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// truncate shortens s for logs and strips bytes that could forge log lines
-// or reorder text: control characters, quotes, backslashes and bidi
-// overrides become '?'.
+// truncate shortens s for logs and replaces what could forge log lines or
+// reorder text — anything unprintable (control, format and separator
+// characters such as CR, LF, NEL, U+2028 and bidi overrides), invalid
+// UTF-8, quotes and backslashes — with '?'.
 func truncate(s string, n int) string {
-	out := make([]rune, 0, min(len(s), n))
+	out := make([]rune, 0, min(len(s), n+1))
 	for _, r := range s {
 		if len(out) == n {
 			out = append(out, '…')
 			break
 		}
-		if r < 0x20 || r == 0x7f || r == '"' || r == '\\' || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0xfffd {
+		if !unicode.IsPrint(r) || r == '"' || r == '\\' || r == utf8.RuneError {
 			r = '?'
 		}
 		out = append(out, r)

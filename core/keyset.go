@@ -15,12 +15,15 @@ import (
 // keySet is an immutable, fully parsed JWKS. A refresh builds a new one and
 // swaps it in atomically; readers never lock.
 type keySet struct {
+	gen       uint64 // increases with every set loaded by a verifier
 	keys      []*verificationKey
 	byKid     map[string][]*verificationKey
 	fetchedAt time.Time
 	refreshAt time.Time // when a background refresh starts
 	skipped   int
 }
+
+const maxSkipLogs = 10
 
 type lookupResult uint8
 
@@ -70,18 +73,6 @@ func (s *keySet) lookup(h *header, dst []*verificationKey) ([]*verificationKey, 
 	return dst, keysFound
 }
 
-// has reports whether k, or a key with the same id, algorithms and public
-// key, is part of the set. Cached verifications use it to drop tokens whose
-// key has left the JWKS.
-func (s *keySet) has(k *verificationKey) bool {
-	for _, c := range s.byKid[k.kid] {
-		if c == k || (c.algs == k.algs && publicKeysEqual(c.pub, k.pub)) {
-			return true
-		}
-	}
-	return false
-}
-
 // parseKeySet parses a JWKS document (RFC 7517 §5). Entries are parsed one
 // by one; unusable ones are skipped and logged. A document with no usable
 // key is an error, so that a bad refresh never replaces good keys.
@@ -106,7 +97,8 @@ func parseKeySet(body []byte, log *slog.Logger) (*keySet, error) {
 			if errors.Is(err, errPrivateKey) {
 				level = slog.LevelWarn
 			}
-			if set.skipped <= 10 || level == slog.LevelWarn {
+			// Log the first few: a hostile set must not flood the logs.
+			if set.skipped <= maxSkipLogs {
 				log.Log(context.Background(), level, "bearerkit: JWKS key skipped", "index", i, "kid", truncate(kid, 64), "reason", err.Error())
 			}
 			continue
@@ -114,6 +106,9 @@ func parseKeySet(body []byte, log *slog.Logger) (*keySet, error) {
 		k.index = len(set.keys)
 		set.keys = append(set.keys, k)
 		set.byKid[k.kid] = append(set.byKid[k.kid], k)
+	}
+	if set.skipped > maxSkipLogs {
+		log.Warn("bearerkit: more JWKS keys skipped", "count", set.skipped-maxSkipLogs)
 	}
 	if len(set.keys) == 0 {
 		return nil, fmt.Errorf("JWKS has no usable key (%d entries skipped)", set.skipped)

@@ -54,6 +54,14 @@ func CheckScopes(c *Claims, all bool, scopes ...string) error {
 	return &Error{Reason: ReasonScope, Scopes: scopes}
 }
 
+// MustScopes panics when scopes is empty or holds "": a scope check that
+// requires nothing would silently open the route.
+func MustScopes(scopes []string) {
+	if !validAudienceArgs(scopes) {
+		panic("bearerkit: a scope requirement needs at least one non-empty scope")
+	}
+}
+
 // MustAudience panics when audience is empty or holds "": middleware built
 // that way would be a programming error, caught at start-up rather than by
 // the first request.
@@ -91,7 +99,8 @@ func MiddlewareWithOptions(v *Verifier, opts Options, audience ...string) func(h
 }
 
 // RequireScope returns middleware that lets a request through only when the
-// claims stored by [Middleware] hold every scope given.
+// claims stored by [Middleware] hold every scope given. It panics when no
+// non-empty scope is given.
 func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 	return requireScopes(Options{}, true, scopes)
 }
@@ -109,6 +118,7 @@ func RequireScopeWithOptions(opts Options, all bool, scopes ...string) func(http
 }
 
 func requireScopes(opts Options, all bool, scopes []string) func(http.Handler) http.Handler {
+	MustScopes(scopes)
 	scopes = append([]string(nil), scopes...)
 	fail := errorWriter(opts)
 	return func(next http.Handler) http.Handler {

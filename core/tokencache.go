@@ -21,11 +21,7 @@ type tokenCache struct {
 	shards [cacheShards]cacheShard
 }
 
-const (
-	cacheShards = 32
-	// maxCacheBytes bounds the token and payload bytes held per verifier.
-	maxCacheBytes = 32 << 20
-)
+const cacheShards = 32
 
 type cacheShard struct {
 	mu       sync.Mutex
@@ -37,18 +33,18 @@ type cacheShard struct {
 
 type cacheEntry struct {
 	claims *tokenClaims
-	key    *verificationKey
-	set    *keySet // the set the key was found in
+	header header           // alg and kid, to repeat the key lookup
+	key    *verificationKey // the key that verified the signature
+	gen    uint64           // generation of the set the key was found in
 	size   int
 }
 
-func newTokenCache(entries int) *tokenCache {
+func newTokenCache(entries, bytes int) *tokenCache {
 	c := &tokenCache{seed: maphash.MakeSeed()}
-	per := max(entries/cacheShards, 1)
 	for i := range c.shards {
 		c.shards[i].entries = make(map[string]*cacheEntry)
-		c.shards[i].maxCount = per
-		c.shards[i].maxBytes = maxCacheBytes / cacheShards
+		c.shards[i].maxCount = max((entries+cacheShards-1)/cacheShards, 1)
+		c.shards[i].maxBytes = bytes / cacheShards
 	}
 	return c
 }
@@ -68,6 +64,9 @@ func (c *tokenCache) get(token string) *cacheEntry {
 func (c *tokenCache) put(token string, e *cacheEntry) {
 	e.size = len(token) + len(e.claims.raw)
 	s := c.shard(token)
+	if e.size > s.maxBytes {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.entries[token]; ok {
@@ -84,9 +83,6 @@ func (c *tokenCache) put(token string, e *cacheEntry) {
 			break
 		}
 	}
-	if e.size > s.maxBytes {
-		return
-	}
 	s.entries[token] = e
 	s.bytes += e.size
 }
@@ -101,19 +97,41 @@ func (c *tokenCache) remove(token string) {
 	s.mu.Unlock()
 }
 
-func (c *tokenCache) len() int {
-	n := 0
+// TokenCacheStats describes the verified-token cache.
+type TokenCacheStats struct {
+	Entries int // tokens held
+	Bytes   int // token and claims bytes held
+}
+
+func (c *tokenCache) stats() TokenCacheStats {
+	var st TokenCacheStats
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		n += len(s.entries)
+		st.Entries += len(s.entries)
+		st.Bytes += s.bytes
 		s.mu.Unlock()
 	}
-	return n
+	return st
 }
 
-// keyStillPublished reports whether the entry's signing key is still in
-// the current key set.
-func (e *cacheEntry) keyStillPublished(current *keySet) bool {
-	return current == e.set || current.has(e.key)
+// keyStillSelected reports whether a fresh verification against the
+// current key set would pick the entry's signing key again: the key must
+// still be published, and the lookup rules (exact kid, one key per kid and
+// algorithm, at most a few candidates without kid) must still lead to it.
+func (e *cacheEntry) keyStillSelected(current *keySet) bool {
+	if current.gen == e.gen {
+		return true
+	}
+	var buf [maxKidlessKeysTried]*verificationKey
+	keys, res := current.lookup(&e.header, buf[:0])
+	if res != keysFound {
+		return false
+	}
+	for _, k := range keys {
+		if k == e.key || (k.kid == e.key.kid && k.algs == e.key.algs && publicKeysEqual(k.pub, e.key.pub)) {
+			return true
+		}
+	}
+	return false
 }

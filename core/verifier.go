@@ -29,7 +29,7 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	v := &Verifier{s: s, log: log, keys: newKeyCache(s, log)}
 	if s.cacheEntries > 0 {
-		v.cache = newTokenCache(s.cacheEntries)
+		v.cache = newTokenCache(s.cacheEntries, s.TokenCacheBytes)
 	}
 	return v, nil
 }
@@ -45,6 +45,15 @@ func (v *Verifier) Prefetch(ctx context.Context) error {
 
 // KeySetStatus reports the state of the key cache.
 func (v *Verifier) KeySetStatus() KeySetStatus { return v.keys.status() }
+
+// TokenCacheStats reports the size of the verified-token cache (zero when
+// it is off).
+func (v *Verifier) TokenCacheStats() TokenCacheStats {
+	if v.cache == nil {
+		return TokenCacheStats{}
+	}
+	return v.cache.stats()
+}
 
 // Close stops background key fetches and waits for them to end. A closed
 // Verifier keeps verifying with the keys it holds but fetches no more.
@@ -119,10 +128,9 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 		return nil, v.rejected(errSignature, &h)
 	}
 	if v.cache != nil {
-		v.cache.put(token, &cacheEntry{claims: tc, key: signer, set: set})
+		v.cache.put(token, &cacheEntry{claims: tc, header: h, key: signer, gen: set.gen})
 	}
-	out := tc.Claims
-	return &out, nil
+	return tc.Claims.clone(), nil
 }
 
 // verifyCached serves a token verified before: the signature and shape
@@ -139,12 +147,13 @@ func (v *Verifier) verifyCached(ctx context.Context, token string, e *cacheEntry
 	if err != nil {
 		return nil, v.rejected(err, nil)
 	}
-	if !e.keyStillPublished(set) {
+	if !e.keyStillSelected(set) {
+		// Verify afresh: the set changed in a way that no longer leads to
+		// the key that verified this token, and the full path reports why.
 		v.cache.remove(token)
-		return nil, v.rejected(errUnknownKey, nil)
+		return v.Verify(ctx, token, audience...)
 	}
-	out := e.claims.Claims
-	return &out, nil
+	return e.claims.Claims.clone(), nil
 }
 
 // checkClaims applies the issuer, audience and time rules (RFC 7519 §4.1,

@@ -101,6 +101,7 @@ func RequireScope(scopes ...string) echo.MiddlewareFunc { return requireScopes(t
 func RequireAnyScope(scopes ...string) echo.MiddlewareFunc { return requireScopes(false, scopes) }
 
 func requireScopes(all bool, scopes []string) echo.MiddlewareFunc {
+	core.MustScopes(scopes)
 	scopes = append([]string(nil), scopes...)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

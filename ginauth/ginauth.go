@@ -90,6 +90,7 @@ func RequireScope(scopes ...string) gin.HandlerFunc { return requireScopes(true,
 func RequireAnyScope(scopes ...string) gin.HandlerFunc { return requireScopes(false, scopes) }
 
 func requireScopes(all bool, scopes []string) gin.HandlerFunc {
+	core.MustScopes(scopes)
 	scopes = append([]string(nil), scopes...)
 	return func(c *gin.Context) {
 		claims, _ := Claims(c)

@@ -148,6 +148,8 @@ func Run(t *testing.T, build Builder) {
 		{name: "cookie ignored by default", path: "/orders", cookie: read, status: 401, challenge: realm, body: missing},
 		{name: "header and cookie", mode: Mode{Cookie: "access_token"}, path: "/orders", auth: []string{"Bearer " + read}, cookie: read,
 			status: 400, challenge: badReq, body: badReqBody},
+		{name: "header and query token", path: "/orders?access_token=" + read, auth: []string{"Bearer " + read}, status: 400, challenge: badReq, body: badReqBody},
+		{name: "query token ignored by default", path: "/orders?access_token=" + read, status: 401, challenge: realm, body: missing},
 		{name: "optional without token", mode: Mode{Optional: true}, path: "/me", status: 200, body: "anonymous", reached: true},
 		{name: "optional with valid token", mode: Mode{Optional: true}, path: "/me", auth: []string{"Bearer " + read}, status: 200,
 			body: "sub=test-subject client=test-client scopes=orders:read", reached: true},
