@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -33,6 +34,10 @@ const (
 	discoveryOIDCSuffix       = "/.well-known/openid-configuration"
 	discoveryOAuthWellKnownAt = "/.well-known/oauth-authorization-server"
 )
+
+// NoLeeway, as [Config.Leeway], turns the clock-skew tolerance off: a token
+// is then valid only while now < exp.
+const NoLeeway time.Duration = math.MinInt64
 
 // DefaultAlgorithms is the allow-list used when [Config.Algorithms] is nil.
 // HS* and "none" are never accepted whatever the configuration says: a
@@ -67,8 +72,8 @@ type Config struct {
 	Algorithms []string
 
 	// Leeway is the clock-skew tolerance for exp, nbf and iat. Zero means
-	// [DefaultLeeway] (30 s); negative values and values over 10 minutes are
-	// configuration errors. Use time.Nanosecond for practically none.
+	// [DefaultLeeway] (30 s) and [NoLeeway] means none; other negative
+	// values and values over 10 minutes are configuration errors.
 	Leeway time.Duration
 
 	// TokenCacheSize bounds the cache of verified tokens: 0 means
@@ -166,6 +171,8 @@ func (c Config) settings() (*settings, error) {
 		s.algs |= 1 << a
 	}
 	switch {
+	case c.Leeway == NoLeeway:
+		s.Leeway = 0
 	case c.Leeway < 0:
 		return nil, errors.New("bearerkit: Config.Leeway is negative")
 	case c.Leeway > maxLeeway:

@@ -42,7 +42,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{Issuer: "http://localhost:8080/realms/x"},
 		{Issuer: "http://[::1]:8080"},
 		{Issuer: "http://auth.internal", AllowInsecureHTTP: true},
-		{Issuer: issuer, Algorithms: []string{"ES256"}, Leeway: time.Nanosecond, TokenCacheSize: -1},
+		{Issuer: issuer, Algorithms: []string{"ES256"}, Leeway: core.NoLeeway, TokenCacheSize: -1},
 	}
 	for _, cfg := range good {
 		v, err := core.New(cfg)

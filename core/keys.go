@@ -18,8 +18,11 @@ import (
 // RSA moduli outside [minRSABits, maxRSABits] are skipped: small ones are
 // forgeable, huge ones make every verification a denial-of-service lever.
 const (
-	minRSABits = 2048
-	maxRSABits = 4096
+	// maxKidLength bounds key ids: a longer one could never match a token
+	// under the size limit, and only costs memory.
+	maxKidLength = 1024
+	minRSABits   = 2048
+	maxRSABits   = 4096
 )
 
 // verificationKey is one usable public key of a key set, parsed and
@@ -69,6 +72,9 @@ func parseJWK(raw []byte) (*verificationKey, string, error) {
 		if err := json.Unmarshal(meta.Kid, &kid); err != nil {
 			return nil, "", errors.New("kid is not a string")
 		}
+	}
+	if len(kid) > maxKidLength {
+		return nil, "", fmt.Errorf("kid longer than %d bytes", maxKidLength)
 	}
 	if meta.Kty != nil && *meta.Kty == "oct" {
 		return nil, kid, errPrivateKey
