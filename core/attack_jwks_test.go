@@ -95,7 +95,7 @@ func TestD2BadECKeys(t *testing.T) {
 	publishAndCheck(t, e,
 		ec("P-256", x, offCurve, ""),
 		ec("P-256", coord(big.NewInt(0), 32), coord(big.NewInt(0), 32), ""), // the point at infinity's encoding
-		ec("P-256", x[:40], y, ""),                                             // short x
+		ec("P-256", x[:40], y, ""),                                          // short x
 		ec("P-256", base64.RawURLEncoding.EncodeToString(append([]byte{0}, p256.X.FillBytes(make([]byte, 32))...)), y, ""), // long x
 		ec("P-256", x, y, "ES384"), // curve does not match alg
 		ec("secp256k1", x, y, ""),

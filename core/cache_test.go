@@ -192,7 +192,7 @@ func TestCacheConcurrentWithRefreshes(t *testing.T) {
 			}
 		})
 	}
-	for range 20 {
+	for range 5 {
 		if _, err := e.srv.AddKey("ES256"); err != nil {
 			t.Fatal(err)
 		}
