@@ -2,6 +2,7 @@ package echoauth_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,27 +16,29 @@ import (
 	"github.com/bearerkit/bearerkit/internal/adaptertest"
 )
 
-func TestConformance(t *testing.T) {
-	adaptertest.Run(t, func(v *core.Verifier, mode adaptertest.Mode, reached func()) http.Handler {
-		var opts []echoauth.Option
-		if mode.Optional {
-			opts = append(opts, echoauth.WithOptionalCredentials())
-		}
-		if mode.Cookie != "" {
-			opts = append(opts, echoauth.WithCookie(mode.Cookie))
-		}
-		show := func(c echo.Context) error {
-			reached()
-			return c.String(http.StatusOK, adaptertest.Describe(echoauth.Claims(c)))
-		}
-		e := echo.New()
-		e.Use(echoauth.New(v, opts...).Require(adaptertest.Audience))
-		e.GET("/me", show)
-		e.GET("/orders", show, echoauth.RequireScope("orders:read"))
-		e.GET("/both", show, echoauth.RequireScope("orders:read", "orders:write"))
-		e.GET("/either", show, echoauth.RequireAnyScope("orders:read", "orders:write"))
-		return e
-	})
+func TestConformance(t *testing.T) { adaptertest.Run(t, build) }
+
+func TestRejections(t *testing.T) { adaptertest.RunRejections(t, build) }
+
+func build(v *core.Verifier, mode adaptertest.Mode, reached func()) http.Handler {
+	var opts []echoauth.Option
+	if mode.Optional {
+		opts = append(opts, echoauth.WithOptionalCredentials())
+	}
+	if mode.Cookie != "" {
+		opts = append(opts, echoauth.WithCookie(mode.Cookie))
+	}
+	show := func(c echo.Context) error {
+		reached()
+		return c.String(http.StatusOK, adaptertest.Describe(echoauth.Claims(c)))
+	}
+	e := echo.New()
+	e.Use(echoauth.New(v, opts...).Require(adaptertest.Audience))
+	e.GET("/me", show)
+	e.GET("/orders", show, echoauth.RequireScope("orders:read"))
+	e.GET("/both", show, echoauth.RequireScope("orders:read", "orders:write"))
+	e.GET("/either", show, echoauth.RequireAnyScope("orders:read", "orders:write"))
+	return e
 }
 
 func TestEchoConventions(t *testing.T) {
@@ -84,4 +87,14 @@ func TestEchoConventions(t *testing.T) {
 	if skipped != 1 {
 		t.Errorf("skipped route served %d times", skipped)
 	}
+}
+
+func TestPanicLogsHoldNoToken(t *testing.T) {
+	adaptertest.RunPanicLogs(t, func(v *core.Verifier, log io.Writer) http.Handler {
+		e := echo.New()
+		e.Logger.SetOutput(log)
+		e.Use(echoauth.New(v).Require(adaptertest.Audience))
+		e.GET("/orders", func(echo.Context) error { panic("handler failed") })
+		return e
+	})
 }

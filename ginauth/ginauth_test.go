@@ -2,6 +2,7 @@ package ginauth_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -16,27 +17,29 @@ import (
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
-func TestConformance(t *testing.T) {
-	adaptertest.Run(t, func(v *core.Verifier, mode adaptertest.Mode, reached func()) http.Handler {
-		var opts []ginauth.Option
-		if mode.Optional {
-			opts = append(opts, ginauth.WithOptionalCredentials())
-		}
-		if mode.Cookie != "" {
-			opts = append(opts, ginauth.WithCookie(mode.Cookie))
-		}
-		show := func(c *gin.Context) {
-			reached()
-			c.String(http.StatusOK, adaptertest.Describe(ginauth.Claims(c)))
-		}
-		r := gin.New()
-		r.Use(ginauth.New(v, opts...).Require(adaptertest.Audience))
-		r.GET("/me", show)
-		r.GET("/orders", ginauth.RequireScope("orders:read"), show)
-		r.GET("/both", ginauth.RequireScope("orders:read", "orders:write"), show)
-		r.GET("/either", ginauth.RequireAnyScope("orders:read", "orders:write"), show)
-		return r
-	})
+func TestConformance(t *testing.T) { adaptertest.Run(t, build) }
+
+func TestRejections(t *testing.T) { adaptertest.RunRejections(t, build) }
+
+func build(v *core.Verifier, mode adaptertest.Mode, reached func()) http.Handler {
+	var opts []ginauth.Option
+	if mode.Optional {
+		opts = append(opts, ginauth.WithOptionalCredentials())
+	}
+	if mode.Cookie != "" {
+		opts = append(opts, ginauth.WithCookie(mode.Cookie))
+	}
+	show := func(c *gin.Context) {
+		reached()
+		c.String(http.StatusOK, adaptertest.Describe(ginauth.Claims(c)))
+	}
+	r := gin.New()
+	r.Use(ginauth.New(v, opts...).Require(adaptertest.Audience))
+	r.GET("/me", show)
+	r.GET("/orders", ginauth.RequireScope("orders:read"), show)
+	r.GET("/both", ginauth.RequireScope("orders:read", "orders:write"), show)
+	r.GET("/either", ginauth.RequireAnyScope("orders:read", "orders:write"), show)
+	return r
 }
 
 func TestOptions(t *testing.T) {
@@ -74,4 +77,13 @@ func TestOptions(t *testing.T) {
 		}
 	}()
 	ginauth.New(v).Require()
+}
+
+func TestPanicLogsHoldNoToken(t *testing.T) {
+	adaptertest.RunPanicLogs(t, func(v *core.Verifier, log io.Writer) http.Handler {
+		r := gin.New()
+		r.Use(gin.RecoveryWithWriter(log), gin.LoggerWithWriter(log), ginauth.New(v).Require(adaptertest.Audience))
+		r.GET("/orders", func(*gin.Context) { panic("handler failed") })
+		return r
+	})
 }

@@ -181,6 +181,9 @@ func Run(t *testing.T, build Builder) {
 			if got := rec.Header().Get("WWW-Authenticate"); got != r.challenge {
 				t.Errorf("WWW-Authenticate = %q, want %q", got, r.challenge)
 			}
+			if got := rec.Header().Get("WWW-Authenticate"); got != "" {
+				CheckChallenge(t, got)
+			}
 			if got := rec.Header().Values("WWW-Authenticate"); len(got) > 1 {
 				t.Errorf("%d WWW-Authenticate headers", len(got))
 			}
