@@ -28,8 +28,8 @@ type keyCache struct {
 	log    *slog.Logger
 
 	set atomic.Pointer[keySet]
-	// busy and nextAttempt let the hot path skip the mutex when a fetch is
-	// already running or the cooldown has not passed.
+	// busy and nextAttempt let background refreshes skip the mutex when a
+	// fetch is already running or the cooldown has not passed.
 	busy        atomic.Bool
 	nextAttempt atomic.Int64 // unix nanoseconds
 	gen         atomic.Uint64
@@ -95,10 +95,9 @@ func (c *keyCache) current(ctx context.Context, now time.Time) (*keySet, error) 
 // seen is the set the caller looked in: when another request has swapped in
 // a newer set meanwhile, that one is returned without any fetch.
 func (c *keyCache) refetch(ctx context.Context, now time.Time, seen *keySet) (*keySet, bool) {
-	var call *fetchCall
-	if c.busy.Load() || now.UnixNano() >= c.nextAttempt.Load() {
-		call = c.begin(now, true, false)
-	}
+	// Decided under the mutex: a request must never conclude "cooldown, no
+	// fetch in flight" from a state a concurrent begin is halfway through.
+	call := c.begin(now, true, false)
 	if call == nil {
 		if cur := c.set.Load(); cur != seen && cur != nil {
 			return cur, true
@@ -134,10 +133,10 @@ func (c *keyCache) begin(now time.Time, force, ignoreCooldown bool) *fetchCall {
 		return nil
 	}
 	c.lastAttempt = now
-	c.nextAttempt.Store(now.Add(c.s.RefetchCooldown).UnixNano())
 	call := &fetchCall{done: make(chan struct{})}
 	c.call = call
 	c.busy.Store(true)
+	c.nextAttempt.Store(now.Add(c.s.RefetchCooldown).UnixNano())
 	c.wg.Add(1)
 	go c.run(call, force)
 	return call
