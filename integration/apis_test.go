@@ -1,0 +1,168 @@
+package integration
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/labstack/echo/v4"
+
+	"github.com/bearerkit/bearerkit/core"
+	"github.com/bearerkit/bearerkit/echoauth"
+	"github.com/bearerkit/bearerkit/ginauth"
+)
+
+// The protected route of both test APIs and the scope it requires.
+const (
+	ordersPath = "/orders"
+	readScope  = "orders:read"
+	writeScope = "orders:write"
+)
+
+func init() { gin.SetMode(gin.TestMode) }
+
+// whoami is what the protected route answers: the verified claims the
+// adapter handed to the handler.
+type whoami struct {
+	ClientID string   `json:"client_id"`
+	Subject  string   `json:"sub"`
+	Audience []string `json:"aud"`
+	Scopes   []string `json:"scopes"`
+}
+
+func whoamiOf(c *core.Claims) whoami {
+	return whoami{ClientID: c.ClientID, Subject: c.Subject, Audience: c.Audience, Scopes: c.Scopes}
+}
+
+// api is one protected HTTP API on a loopback port.
+type api struct {
+	name string
+	url  string // base URL
+}
+
+// newAPIs starts a Gin API (ginauth) and an Echo API (echoauth) that
+// share v and protect GET /orders for audience with the read scope.
+func newAPIs(t *testing.T, v *core.Verifier, audience string) []api {
+	t.Helper()
+
+	router := gin.New()
+	router.Use(ginauth.New(v).Require(audience))
+	router.GET(ordersPath, ginauth.RequireScope(readScope), func(c *gin.Context) {
+		claims, ok := ginauth.Claims(c)
+		if !ok {
+			c.AbortWithStatus(http.StatusInternalServerError)
+			return
+		}
+		c.JSON(http.StatusOK, whoamiOf(claims))
+	})
+	ginSrv := httptest.NewServer(router)
+	t.Cleanup(ginSrv.Close)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(echoauth.New(v).Require(audience))
+	e.GET(ordersPath, func(c echo.Context) error {
+		claims, ok := echoauth.Claims(c)
+		if !ok {
+			return echo.NewHTTPError(http.StatusInternalServerError)
+		}
+		return c.JSON(http.StatusOK, whoamiOf(claims))
+	}, echoauth.RequireScope(readScope))
+	echoSrv := httptest.NewServer(e)
+	t.Cleanup(echoSrv.Close)
+
+	return []api{{name: "gin", url: ginSrv.URL}, {name: "echo", url: echoSrv.URL}}
+}
+
+// answer is what an API said to one request.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// call sends GET /orders with token as a bearer token ("" sends none).
+func (a api) call(t *testing.T, token string) answer {
+	t.Helper()
+	return a.callWith(t, http.DefaultClient, token)
+}
+
+func (a api) callWith(t *testing.T, client *http.Client, token string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.url+ordersPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s: GET %s: %v", a.name, ordersPath, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatalf("%s: reading body: %v", a.name, err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// expectOK checks a 200 answer and returns what the handler saw.
+func (a api) expectOK(t *testing.T, ans answer) whoami {
+	t.Helper()
+	if ans.status != http.StatusOK {
+		t.Fatalf("%s: status %d, want 200; WWW-Authenticate %q; body %s", a.name, ans.status, ans.header.Get("WWW-Authenticate"), ans.body)
+	}
+	var w whoami
+	if err := json.Unmarshal(ans.body, &w); err != nil {
+		t.Fatalf("%s: body %s: %v", a.name, ans.body, err)
+	}
+	return w
+}
+
+// refusal is an RFC 6750 answer the suite expects.
+type refusal struct {
+	status     int
+	challenge  string // the exact WWW-Authenticate value; "" means none
+	retryAfter string // the exact Retry-After value; "" means none
+	code       string // the "error" member of the JSON body
+}
+
+var (
+	refusedNoToken = refusal{status: http.StatusUnauthorized, challenge: `Bearer realm="api"`, code: "unauthorized"}
+	refusedScope   = refusal{status: http.StatusForbidden,
+		challenge: `Bearer realm="api", error="insufficient_scope", scope="` + readScope + `"`, code: "insufficient_scope"}
+	refusedAudience = refusal{status: http.StatusUnauthorized,
+		challenge: `Bearer realm="api", error="invalid_token", error_description="the token is not meant for this resource"`, code: "invalid_token"}
+	refusedInvalid = refusal{status: http.StatusUnauthorized,
+		challenge: `Bearer realm="api", error="invalid_token", error_description="the token is invalid"`, code: "invalid_token"}
+	refusedUnavailable = refusal{status: http.StatusServiceUnavailable, retryAfter: "30", code: "temporarily_unavailable"}
+)
+
+func (a api) expectRefusal(t *testing.T, ans answer, want refusal) {
+	t.Helper()
+	if ans.status != want.status {
+		t.Errorf("%s: status %d, want %d; body %s", a.name, ans.status, want.status, ans.body)
+	}
+	if got := ans.header.Get("WWW-Authenticate"); got != want.challenge {
+		t.Errorf("%s: WWW-Authenticate %q, want %q", a.name, got, want.challenge)
+	}
+	if got := ans.header.Get("Retry-After"); got != want.retryAfter {
+		t.Errorf("%s: Retry-After %q, want %q", a.name, got, want.retryAfter)
+	}
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if err := json.Unmarshal(ans.body, &body); err != nil {
+		t.Errorf("%s: body %q is not JSON: %v", a.name, ans.body, err)
+		return
+	}
+	if body.Error != want.code || body.Description == "" {
+		t.Errorf("%s: body %s, want error %q with a description", a.name, ans.body, want.code)
+	}
+}

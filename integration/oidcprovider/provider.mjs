@@ -1,0 +1,111 @@
+// An oidc-provider instance for bearerkit's integration tests.
+//
+//   node provider.mjs <config.json>
+//
+// The JSON file holds everything that varies between runs, so that the
+// test harness stays in charge of ports, keys and clients:
+//
+//   {
+//     "issuer": "http://127.0.0.1:PORT",
+//     "host": "127.0.0.1",
+//     "port": PORT,
+//     "keys": [ private JWKs: RSA, EC P-256, Ed25519 ],
+//     "clients": [ client metadata (RFC 7591 names) ],
+//     "resources": { "<resource indicator>": { "scope": "a b", "alg": "RS256" } }
+//   }
+//
+// Access tokens come out as JWTs only through resource indicators
+// (RFC 8707): each configured resource is a resource server whose tokens
+// are JWTs signed with the algorithm named for it. A resource that is not
+// configured is refused with invalid_target.
+
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+
+import Provider, { errors } from 'oidc-provider';
+
+const configPath = process.argv[2];
+if (!configPath) {
+  console.error('usage: node provider.mjs <config.json>');
+  process.exit(2);
+}
+const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
+for (const field of ['issuer', 'host', 'port', 'keys', 'clients', 'resources']) {
+  if (cfg[field] === undefined) {
+    console.error(`config: "${field}" is required`);
+    process.exit(2);
+  }
+}
+
+const signingAlgs = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+
+// Every scope some resource grants is a scope the provider knows, so that
+// a client's "scope" metadata can limit which of them it may ask for.
+const apiScopes = new Set();
+for (const rs of Object.values(cfg.resources)) {
+  for (const s of rs.scope.split(' ')) {
+    if (s) apiScopes.add(s);
+  }
+}
+
+const provider = new Provider(cfg.issuer, {
+  clients: cfg.clients,
+  scopes: ['openid', 'offline_access', ...apiScopes],
+  jwks: { keys: cfg.keys },
+  cookies: { keys: [randomBytes(32).toString('base64url')] },
+  ttl: {
+    ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+  },
+  enabledJWA: {
+    clientAuthSigningAlgValues: signingAlgs,
+    idTokenSigningAlgValues: signingAlgs,
+  },
+  features: {
+    devInteractions: { enabled: false },
+    clientCredentials: { enabled: true },
+    introspection: { enabled: false },
+    revocation: { enabled: false },
+    resourceIndicators: {
+      enabled: true,
+      // A client_credentials request names exactly one resource; without
+      // one the token would be opaque, which the tests never want.
+      defaultResource: async (_ctx, _client, oneOf) => oneOf,
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async (_ctx, resourceIndicator) => {
+        const rs = cfg.resources[resourceIndicator];
+        if (!rs) {
+          throw new errors.InvalidTarget();
+        }
+        return {
+          scope: rs.scope,
+          audience: resourceIndicator,
+          accessTokenTTL: rs.ttl ?? 3600,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: rs.alg } },
+        };
+      },
+    },
+  },
+});
+
+provider.on('server_error', (_ctx, err) => {
+  console.error('server_error', err);
+});
+provider.on('grant.error', (_ctx, err) => {
+  console.error('grant.error', err.name, err.error_description ?? err.message);
+});
+
+const server = createServer(provider.callback());
+server.listen(cfg.port, cfg.host, () => {
+  console.log(`oidc-provider listening on ${cfg.host}:${cfg.port}, issuer ${cfg.issuer}`);
+});
+
+// Exit promptly when the harness asks, without waiting for keep-alive
+// connections to drain.
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  });
+}
