@@ -55,7 +55,11 @@ func FromHeader(r *http.Request) (string, error) {
 		return "", nil // e.g. "Bearertoken": another scheme
 	}
 	token := strings.TrimLeft(rest, " ")
-	if !isB64Token(token) {
+	// A second word, or no token at all, makes the request malformed. Other
+	// characters outside the b64token syntax are left to Verify, which
+	// refuses them as a malformed token: checking them here would cost a
+	// second pass over every token on the hot path.
+	if token == "" || strings.IndexByte(token, ' ') >= 0 {
 		return "", errBadRequest
 	}
 	// RFC 6750 §2: a client must not use more than one method. A query
@@ -127,8 +131,7 @@ func isB64Token(s string) bool {
 	}
 	i := 0
 	for ; i < len(s); i++ {
-		c := s[i]
-		if !(b64url[c] || c == '.' || c == '~' || c == '+' || c == '/') {
+		if !b64token[s[i]] {
 			break
 		}
 	}
@@ -142,6 +145,16 @@ func isB64Token(s string) bool {
 	}
 	return true
 }
+
+// b64token marks the characters of RFC 6750 §2.1's b64token, but for the
+// trailing '=' padding.
+var b64token = func() (t [256]bool) {
+	t = b64url
+	for _, c := range ".~+/" {
+		t[c] = true
+	}
+	return t
+}()
 
 // ErrorResponse is the RFC 6750 answer to a failed request, computed by
 // [NewErrorResponse]. Every adapter writes the same one.

@@ -74,12 +74,17 @@ const authKey = "bearerkit.echoauth"
 func (a *Auth) Require(audience ...string) echo.MiddlewareFunc {
 	core.MustAudience(audience)
 	audience = append([]string(nil), audience...)
+	// Route-level scope checks need the realm and error handler; with the
+	// defaults there is nothing to pass on.
+	custom := a.opts.Realm != "" || a.onError != nil
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if a.skipper != nil && a.skipper(c) {
 				return next(c)
 			}
-			c.Set(authKey, a)
+			if custom {
+				c.Set(authKey, a)
+			}
 			claims, err := a.v.Authenticate(c.Request(), a.opts, audience...)
 			if err != nil {
 				return a.fail(c, err)

@@ -67,8 +67,14 @@ type authKey struct{}
 func (a *Auth) Require(audience ...string) gin.HandlerFunc {
 	core.MustAudience(audience)
 	audience = append([]string(nil), audience...)
+	// Route-level scope checks need the realm and error handler; with the
+	// defaults there is nothing to pass on, and the per-request map Gin
+	// allocates for c.Set is saved.
+	custom := a.opts.Realm != "" || a.onError != nil
 	return func(c *gin.Context) {
-		c.Set(authKey{}, a)
+		if custom {
+			c.Set(authKey{}, a)
+		}
 		claims, err := a.v.Authenticate(c.Request, a.opts, audience...)
 		if err != nil {
 			a.fail(c, err)

@@ -1,0 +1,141 @@
+// Package httpbench measures bearerkit end to end through each HTTP
+// adapter against the same routes without authentication.
+package httpbench
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/labstack/echo/v4"
+
+	"github.com/bearerkit/bearerkit/authtest"
+	"github.com/bearerkit/bearerkit/core"
+	"github.com/bearerkit/bearerkit/echoauth"
+	"github.com/bearerkit/bearerkit/ginauth"
+)
+
+const audience = "orders-api"
+
+type setup struct {
+	srv *authtest.Server
+	v   *core.Verifier
+}
+
+func newSetup(b *testing.B, cacheSize int) *setup {
+	b.Helper()
+	srv := authtest.NewServer()
+	b.Cleanup(srv.Close)
+	v, err := core.New(core.Config{Issuer: srv.Issuer, TokenCacheSize: cacheSize})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(v.Close)
+	if err := v.Prefetch(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return &setup{srv: srv, v: v}
+}
+
+func ok(w http.ResponseWriter) { w.Write([]byte("ok")) }
+
+func ginRouter(v *core.Verifier) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	if v != nil {
+		r.Use(ginauth.New(v).Require(audience))
+		r.GET("/orders", ginauth.RequireScope("orders:read"), func(c *gin.Context) { ok(c.Writer) })
+	} else {
+		r.GET("/orders", func(c *gin.Context) { ok(c.Writer) })
+	}
+	return r
+}
+
+func echoRouter(v *core.Verifier) http.Handler {
+	e := echo.New()
+	if v != nil {
+		e.Use(echoauth.New(v).Require(audience))
+		e.GET("/orders", func(c echo.Context) error { ok(c.Response()); return nil }, echoauth.RequireScope("orders:read"))
+	} else {
+		e.GET("/orders", func(c echo.Context) error { ok(c.Response()); return nil })
+	}
+	return e
+}
+
+func netHTTP(v *core.Verifier) http.Handler {
+	h := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ok(w) }))
+	if v != nil {
+		h = core.Middleware(v, audience)(core.RequireScope("orders:read")(h))
+	}
+	return h
+}
+
+// serve runs one request per iteration. tokens are used in turn; with a
+// single token every request after the first is a repeated token.
+func serve(b *testing.B, h http.Handler, tokens []string) {
+	b.Helper()
+	req := httptest.NewRequest("GET", "/orders", nil)
+	rec := httptest.NewRecorder()
+	headers := make([][]string, len(tokens))
+	for i, tok := range tokens {
+		headers[i] = []string{"Bearer " + tok}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if len(headers) > 0 {
+			req.Header["Authorization"] = headers[i%len(headers)]
+			i++
+		}
+		rec.Body.Reset()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
+func BenchmarkHTTP(b *testing.B) {
+	frameworks := []struct {
+		name  string
+		build func(*core.Verifier) http.Handler
+	}{{"gin", ginRouter}, {"echo", echoRouter}, {"nethttp", netHTTP}}
+	for _, fw := range frameworks {
+		b.Run("fw="+fw.name+"/auth=none", func(b *testing.B) { serve(b, fw.build(nil), nil) })
+		b.Run("fw="+fw.name+"/auth=repeated", func(b *testing.B) {
+			s := newSetup(b, 0)
+			serve(b, fw.build(s.v), []string{s.srv.Token(audience, "orders:read")})
+		})
+		b.Run("fw="+fw.name+"/auth=first-seen", func(b *testing.B) {
+			s := newSetup(b, -1)
+			serve(b, fw.build(s.v), []string{s.srv.Token(audience, "orders:read")})
+		})
+	}
+}
+
+// TestRoutesAnswer keeps the benchmark set-up honest: each router refuses
+// a missing token and serves a valid one.
+func TestRoutesAnswer(t *testing.T) {
+	srv := authtest.NewServer()
+	defer srv.Close()
+	v, err := core.New(core.Config{Issuer: srv.Issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for i, h := range []http.Handler{ginRouter(v), echoRouter(v), netHTTP(v)} {
+		for tok, want := range map[string]int{"": 401, srv.Token(audience, "orders:read"): 200, srv.Token(audience): 403} {
+			req := httptest.NewRequest("GET", "/orders", nil)
+			if tok != "" {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != want {
+				t.Errorf("router %d: status %d, want %d", i, rec.Code, want)
+			}
+		}
+	}
+}
