@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 	"unicode/utf16"
@@ -106,7 +105,7 @@ func (s *scanner) object(depth int, dst []member, top bool) ([]member, error) {
 			return nil, err
 		}
 		name := s.data[start : s.pos-1]
-		if !names.add(name, escaped) {
+		if !names.add(s.data, start, s.pos-1, escaped) {
 			return nil, errJSON
 		}
 		s.skipSpace()
@@ -398,42 +397,67 @@ func (m *member) numberValue() (float64, error) {
 }
 
 // nameSet detects duplicate member names in one object. Small objects use a
-// linear scan over an inline array; larger ones switch to a map so that
-// hostile documents with thousands of members stay linear.
+// linear scan over an inline array of positions in the document; larger
+// ones switch to a map so that hostile documents with thousands of members
+// stay linear. Keeping positions rather than slices lets the document stay
+// on the caller's stack.
 type nameSet struct {
-	small [16][]byte
+	small [16]nameRef
 	n     int
 	big   map[string]struct{}
 }
 
-func (ns *nameSet) add(raw []byte, escaped bool) bool {
-	name := raw
+// nameRef is a member name: data[start:end], or text when it was escaped.
+type nameRef struct {
+	start, end int
+	text       string
+}
+
+func (r nameRef) equal(data []byte, other nameRef) bool {
+	a, b := r.text, other.text
+	if a == "" {
+		a = string(data[r.start:r.end]) // no allocation in a comparison
+	}
+	if b == "" {
+		b = string(data[other.start:other.end])
+	}
+	return a == b
+}
+
+func (ns *nameSet) add(data []byte, start, end int, escaped bool) bool {
+	ref := nameRef{start: start, end: end}
 	if escaped {
-		name = []byte(unescape(raw))
+		ref.text = unescape(data[start:end]) // never empty: an escape yields a character
 	}
-	if ns.big != nil {
-		if _, dup := ns.big[string(name)]; dup {
-			return false
+	if ns.big == nil {
+		for _, seen := range ns.small[:ns.n] {
+			if seen.equal(data, ref) {
+				return false
+			}
 		}
-		ns.big[string(name)] = struct{}{}
-		return true
-	}
-	for _, seen := range ns.small[:ns.n] {
-		if bytes.Equal(seen, name) {
-			return false
+		if ns.n < len(ns.small) {
+			ns.small[ns.n] = ref
+			ns.n++
+			return true
+		}
+		ns.big = make(map[string]struct{}, 2*len(ns.small))
+		for _, seen := range ns.small {
+			ns.big[seen.key(data)] = struct{}{}
 		}
 	}
-	if ns.n < len(ns.small) {
-		ns.small[ns.n] = name
-		ns.n++
-		return true
+	k := ref.key(data)
+	if _, dup := ns.big[k]; dup {
+		return false
 	}
-	ns.big = make(map[string]struct{}, 2*len(ns.small))
-	for _, seen := range ns.small {
-		ns.big[string(seen)] = struct{}{}
-	}
-	ns.big[string(name)] = struct{}{}
+	ns.big[k] = struct{}{}
 	return true
+}
+
+func (r nameRef) key(data []byte) string {
+	if r.text != "" {
+		return r.text
+	}
+	return string(data[r.start:r.end])
 }
 
 // arrayStrings decodes an array member whose elements must all be strings.

@@ -8,8 +8,8 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
-	"math/big"
 	"strings"
+	"unsafe"
 )
 
 // The compact JWS serialization (RFC 7515 §7.1), checked by hand: the token
@@ -69,27 +69,19 @@ var b64url = func() (t [256]bool) {
 
 var b64 = base64.RawURLEncoding.Strict()
 
-// compact holds the decoded parts of a compact JWS.
-type compact struct {
-	signingInput string // header.payload, as presented
-	header       []byte
-	payload      []byte
-	signature    []byte
-}
-
 // splitCompact checks shape and alphabet in one pass over the token: three
-// non-empty segments of the base64url alphabet and nothing else. It then
-// decodes the segments into one buffer. Any '=', '+', '/', whitespace or
-// control byte fails here, before any decoding.
-func splitCompact(token string) (compact, error) {
-	dot1, dot2 := -1, -1
+// non-empty segments of the base64url alphabet and nothing else. Any '=',
+// '+', '/', whitespace or control byte fails here, before any decoding. It
+// returns the positions of the two dots.
+func splitCompact(token string) (dot1, dot2 int, err error) {
+	dot1, dot2 = -1, -1
 	for i := 0; i < len(token); i++ {
 		c := token[i]
 		if b64url[c] {
 			continue
 		}
 		if c != '.' {
-			return compact{}, errMalformed
+			return 0, 0, errMalformed
 		}
 		switch {
 		case dot1 < 0:
@@ -97,42 +89,58 @@ func splitCompact(token string) (compact, error) {
 		case dot2 < 0:
 			dot2 = i
 		default:
-			return compact{}, errMalformed
+			return 0, 0, errMalformed
 		}
 	}
 	if dot2 < 0 || dot1 == 0 || dot2 == dot1+1 || dot2 == len(token)-1 {
-		return compact{}, errMalformed
+		return 0, 0, errMalformed
 	}
-	h, p, s := token[:dot1], token[dot1+1:dot2], token[dot2+1:]
-	hn, pn, sn := b64.DecodedLen(len(h)), b64.DecodedLen(len(p)), b64.DecodedLen(len(s))
-	buf := make([]byte, hn+pn+sn)
-	var c compact
-	var ok bool
-	if c.header, ok = decodeSegment(buf[:hn:hn], h); !ok {
-		return compact{}, errMalformed
-	}
-	if c.payload, ok = decodeSegment(buf[hn:hn+pn:hn+pn], p); !ok {
-		return compact{}, errMalformed
-	}
-	if c.signature, ok = decodeSegment(buf[hn+pn:], s); !ok {
-		return compact{}, errMalformed
-	}
-	c.signingInput = token[:dot2]
-	return c, nil
+	return dot1, dot2, nil
 }
 
-// decodeSegment decodes canonical unpadded base64url: a length of 1 mod 4
-// and non-zero unused trailing bits are refused, so each byte string has
-// exactly one accepted spelling.
+// decodeSegment decodes canonical unpadded base64url into dst, which must
+// have room for it: a length of 1 mod 4 and non-zero unused trailing bits
+// are refused, so each byte string has exactly one accepted spelling.
 func decodeSegment(dst []byte, seg string) ([]byte, bool) {
 	if len(seg)%4 == 1 {
 		return nil, false
 	}
-	n, err := b64.Decode(dst, []byte(seg))
+	// The decoder only reads its source: viewing the string's bytes in
+	// place saves a copy of every segment.
+	n, err := b64.Decode(dst, unsafe.Slice(unsafe.StringData(seg), len(seg)))
 	if err != nil {
 		return nil, false
 	}
 	return dst[:n], true
+}
+
+// segments decodes the parts of a compact JWS into one buffer, header
+// first.
+type segments struct {
+	token      string
+	dot1, dot2 int
+	buf        []byte
+	hn, pn     int
+}
+
+func newSegments(token string, dot1, dot2 int) segments {
+	hn := b64.DecodedLen(dot1)
+	pn := b64.DecodedLen(dot2 - dot1 - 1)
+	sn := b64.DecodedLen(len(token) - dot2 - 1)
+	return segments{token: token, dot1: dot1, dot2: dot2, buf: make([]byte, hn+pn+sn), hn: hn, pn: pn}
+}
+
+func (s segments) header() ([]byte, bool) {
+	return decodeSegment(s.buf[:s.hn:s.hn], s.token[:s.dot1])
+}
+
+func (s segments) body() (payload, signature []byte, ok bool) {
+	end := s.hn + s.pn
+	if payload, ok = decodeSegment(s.buf[s.hn:end:end], s.token[s.dot1+1:s.dot2]); !ok {
+		return nil, nil, false
+	}
+	signature, ok = decodeSegment(s.buf[end:], s.token[s.dot2+1:])
+	return payload, signature, ok
 }
 
 // header holds the members of a JOSE header that verification reads.
@@ -255,7 +263,50 @@ func verifyDigest(a alg, key crypto.PublicKey, h crypto.Hash, digest, sig []byte
 	if len(sig) != 2*size {
 		return false
 	}
-	r := new(big.Int).SetBytes(sig[:size])
-	s := new(big.Int).SetBytes(sig[size:])
-	return ecdsa.Verify(pub, digest, r, s)
+	// Re-encode R and S as the ASN.1 DER ECDSA-Sig-Value that the standard
+	// library verifies, on the stack: cheaper than two big.Ints.
+	var der [2*(66+3) + 4]byte
+	return ecdsa.VerifyASN1(pub, digest, asn1Signature(der[:0], sig[:size], sig[size:]))
+}
+
+// asn1Signature appends SEQUENCE { INTEGER r, INTEGER s } (SEC 1 §C.8) for
+// big-endian unsigned r and s. Zero values encode as INTEGER 0, which
+// verification then refuses.
+func asn1Signature(dst, r, s []byte) []byte {
+	r, s = trimZeros(r), trimZeros(s)
+	ri, si := intLen(r), intLen(s)
+	body := 2 + ri + 2 + si
+	if ri > 127 || si > 127 || body > 255 {
+		return nil // impossible for the curves supported
+	}
+	dst = append(dst, 0x30)
+	if body > 127 {
+		dst = append(dst, 0x81)
+	}
+	dst = append(dst, byte(body))
+	dst = appendInt(dst, r, ri)
+	return appendInt(dst, s, si)
+}
+
+func trimZeros(b []byte) []byte {
+	for len(b) > 0 && b[0] == 0 {
+		b = b[1:]
+	}
+	return b
+}
+
+// intLen is the length of the DER INTEGER content for unsigned b.
+func intLen(b []byte) int {
+	if len(b) == 0 || b[0]&0x80 != 0 {
+		return len(b) + 1
+	}
+	return len(b)
+}
+
+func appendInt(dst, b []byte, n int) []byte {
+	dst = append(dst, 0x02, byte(n))
+	if n > len(b) {
+		dst = append(dst, 0)
+	}
+	return append(dst, b...)
 }

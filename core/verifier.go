@@ -81,18 +81,31 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 			return v.verifyCached(ctx, token, e, now, audience)
 		}
 	}
-	c, err := splitCompact(token)
+	dot1, dot2, err := splitCompact(token)
 	if err != nil {
 		return nil, v.rejected(err, nil)
 	}
-	h, err := parseHeader(c.header, v.s.algs)
+	// One buffer holds all three decoded segments. The header is decoded
+	// and checked first, so a token refused for its header or algorithm
+	// costs no decoding of its body.
+	seg := newSegments(token, dot1, dot2)
+	hdr, ok := seg.header()
+	if !ok {
+		return nil, v.rejected(errMalformed, nil)
+	}
+	h, err := parseHeader(hdr, v.s.algs)
 	if err != nil {
 		return nil, v.rejected(err, nil)
 	}
 	if !typAllowed(h.typ, v.s.StrictRFC9068) {
 		return nil, v.rejected(errType, &h)
 	}
-	tc, err := parseClaims(c.payload, v.s.StrictRFC9068)
+	payload, signature, ok := seg.body()
+	if !ok {
+		return nil, v.rejected(errMalformed, &h)
+	}
+	signingInput := token[:dot2]
+	tc, err := parseClaims(payload, v.s.StrictRFC9068)
 	if err != nil {
 		return nil, v.rejected(err, &h)
 	}
@@ -119,7 +132,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 	}
 	var signer *verificationKey
 	for _, k := range keys {
-		if verifySignature(h.alg, k.pub, c.signingInput, c.signature) {
+		if verifySignature(h.alg, k.pub, signingInput, signature) {
 			signer = k
 			break
 		}
