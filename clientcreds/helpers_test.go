@@ -21,24 +21,10 @@ const (
 	testAud    = "orders-api"
 )
 
-// clock is a settable clock shared by the client, authtest and core.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newClock returns a manual clock shared by a test server and the code
+// under test.
+func newClock() *authtest.Clock {
+	return authtest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // sleeps records the delays the client chose between attempts, instead of
@@ -62,7 +48,7 @@ func (s *sleeps) all() []time.Duration {
 }
 
 // newIssuer starts authtest with the standard test client registered.
-func newIssuer(t *testing.T, clk *clock, opts ...authtest.Option) *authtest.Server {
+func newIssuer(t *testing.T, clk *authtest.Clock, opts ...authtest.Option) *authtest.Server {
 	t.Helper()
 	base := []authtest.Option{
 		authtest.WithClient(authtest.Client{ID: testID, Secret: testSecret, Scopes: []string{"orders:read", "orders:write"}}),
@@ -88,7 +74,7 @@ func newClient(t *testing.T, cfg Config) (*Client, *sleeps) {
 	return c, s
 }
 
-func basicConfig(tokenURL string, clk *clock) Config {
+func basicConfig(tokenURL string, clk *authtest.Clock) Config {
 	cfg := Config{ClientID: testID, ClientSecret: testSecret, TokenURL: tokenURL, Scopes: []string{"orders:read"}}
 	if clk != nil {
 		cfg.Now = clk.Now
@@ -97,7 +83,7 @@ func basicConfig(tokenURL string, clk *clock) Config {
 }
 
 // verify checks tok with core, as an API would, and returns its claims.
-func verify(t *testing.T, srv *authtest.Server, clk *clock, tok string, aud ...string) *core.Claims {
+func verify(t *testing.T, srv *authtest.Server, clk *authtest.Clock, tok string, aud ...string) *core.Claims {
 	t.Helper()
 	cfg := core.Config{Issuer: srv.Issuer, JWKSURL: srv.JWKSURL()} // no discovery: tests count it
 	if clk != nil {

@@ -2,7 +2,6 @@ package core_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,31 +9,17 @@ import (
 	"github.com/bearerkit/bearerkit/core"
 )
 
-// clock is a manual clock shared by a test server and its verifier.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newClock returns a manual clock shared by a test server and the code
+// under test.
+func newClock() *authtest.Clock {
+	return authtest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // env is an authtest issuer and a verifier for it on a shared manual clock.
 type env struct {
 	srv   *authtest.Server
 	v     *core.Verifier
-	clock *clock
+	clock *authtest.Clock
 }
 
 const testAudience = "orders-api"

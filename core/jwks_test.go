@@ -306,7 +306,7 @@ func TestRefreshComesBeforeMaxStaleness(t *testing.T) {
 	}
 }
 
-func TestRemovedKeyStopsVerifying(t *testing.T) {
+func TestD9RemovedKeyStopsVerifying(t *testing.T) {
 	e := newEnv(t, core.Config{})
 	old := e.srv.SigningKey()
 	tok := e.srv.Token(testAudience)
@@ -335,7 +335,7 @@ func TestRemovedKeyStopsVerifying(t *testing.T) {
 	}
 }
 
-func TestKeysSharingAKidAcrossIssuers(t *testing.T) {
+func TestA11KeysSharingAKidAcrossIssuers(t *testing.T) {
 	a := newEnv(t, core.Config{})
 	b := newEnv(t, core.Config{})
 	shared := mustKey(t, "RS256")

@@ -7,35 +7,25 @@
 package main
 
 import (
-	"cmp"
-	"fmt"
 	"log"
 	"net/http"
-	"os"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/bearerkit/bearerkit/authtest"
 	"github.com/bearerkit/bearerkit/core"
 	"github.com/bearerkit/bearerkit/echoauth"
+	"github.com/bearerkit/bearerkit/examples/internal/demo"
 )
 
 func main() {
-	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
-	audience := cmp.Or(os.Getenv("BEARERKIT_AUDIENCE"), "orders-api")
-	issuer := os.Getenv("BEARERKIT_ISSUER")
-	if issuer == "" {
-		demo := authtest.NewServer()
-		defer demo.Close()
-		issuer = demo.Issuer
-		fmt.Printf("demo issuer %s\ntry: curl -H 'Authorization: Bearer %s' http://%s/orders\n", issuer, demo.Token(audience, "orders:read"), addr)
-	}
-	v, err := core.New(core.Config{Issuer: issuer})
+	s := demo.FromEnv()
+	defer s.Close()
+	v, err := core.New(core.Config{Issuer: s.Issuer})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer v.Close()
-	log.Fatal(newServer(v, audience).Start(addr))
+	log.Fatal(newServer(v, s.Audience).Start(s.Addr))
 }
 
 // newServer serves GET /health openly (skipped by routed path) and

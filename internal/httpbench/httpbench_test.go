@@ -4,6 +4,7 @@ package httpbench
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -111,6 +112,49 @@ func BenchmarkHTTP(b *testing.B) {
 		b.Run("fw="+fw.name+"/auth=first-seen", func(b *testing.B) {
 			s := newSetup(b, -1)
 			serve(b, fw.build(s.v), []string{s.srv.Token(audience, "orders:read")})
+		})
+	}
+}
+
+// serveLoopback sends each request through a real loopback connection,
+// the way a service receives it, with keep-alive.
+func serveLoopback(b *testing.B, h http.Handler, tokens []string) {
+	b.Helper()
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	client := ts.Client()
+	req, err := http.NewRequest("GET", ts.URL+"/orders", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if len(tokens) > 0 {
+			req.Header["Authorization"] = []string{"Bearer " + tokens[i%len(tokens)]}
+			i++
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+}
+
+func BenchmarkLoopback(b *testing.B) {
+	for _, fw := range []struct {
+		name  string
+		build func(*core.Verifier) http.Handler
+	}{{"gin", ginRouter}, {"echo", echoRouter}, {"nethttp", netHTTP}} {
+		b.Run("fw="+fw.name+"/auth=none", func(b *testing.B) { serveLoopback(b, fw.build(nil), nil) })
+		b.Run("fw="+fw.name+"/auth=repeated", func(b *testing.B) {
+			s := newSetup(b, 0)
+			serveLoopback(b, fw.build(s.v), []string{s.srv.Token(audience, "orders:read")})
 		})
 	}
 }
