@@ -27,13 +27,24 @@ type Claims struct {
 	raw []byte // the payload JSON, already checked for duplicates and depth
 }
 
+// claimsBox holds a Claims and room for its slices, so that a typical copy
+// is one allocation.
+type claimsBox struct {
+	c   Claims
+	buf [6]string
+}
+
 // clone returns a copy that shares nothing mutable with c: callers may
-// change the claims they get without affecting cached verifications. The
-// two slices share one backing array, so a copy costs two allocations.
+// change the claims they get without affecting cached verifications.
 func (c *Claims) clone() *Claims {
-	out := new(Claims)
-	*out = *c
-	buf := make([]string, len(c.Audience)+len(c.Scopes))
+	box := &claimsBox{c: *c}
+	out := &box.c
+	var buf []string
+	if n := len(c.Audience) + len(c.Scopes); n <= len(box.buf) {
+		buf = box.buf[:n]
+	} else {
+		buf = make([]string, n)
+	}
 	n := copy(buf, c.Audience)
 	copy(buf[n:], c.Scopes)
 	out.Audience = buf[:n:n]
@@ -188,6 +199,9 @@ func strOrList(m *member) ([]string, bool) {
 // appendScopes splits a space-delimited scope string (RFC 6749 §3.3: the
 // delimiter is a single space, %x20) and appends the scopes not yet seen.
 func appendScopes(dst []string, s string) []string {
+	if dst == nil {
+		dst = make([]string, 0, strings.Count(s, " ")+1)
+	}
 	for s != "" {
 		var tok string
 		tok, s, _ = strings.Cut(s, " ")

@@ -23,9 +23,13 @@ type tokenCache struct {
 
 const cacheShards = 32
 
+// cacheShard reads lock-free: a hot token presented on every core at once
+// touches no shared lock word. Writers serialise on mu, which guards the
+// entry count and byte total.
 type cacheShard struct {
+	m        sync.Map // token string → *cacheEntry
 	mu       sync.Mutex
-	entries  map[string]*cacheEntry
+	count    int
 	bytes    int
 	maxCount int
 	maxBytes int
@@ -42,7 +46,6 @@ type cacheEntry struct {
 func newTokenCache(entries, bytes int) *tokenCache {
 	c := &tokenCache{seed: maphash.MakeSeed()}
 	for i := range c.shards {
-		c.shards[i].entries = make(map[string]*cacheEntry)
 		c.shards[i].maxCount = max((entries+cacheShards-1)/cacheShards, 1)
 		c.shards[i].maxBytes = bytes / cacheShards
 	}
@@ -58,11 +61,11 @@ func (c *tokenCache) shard(token string) *cacheShard {
 }
 
 func (c *tokenCache) get(token string) *cacheEntry {
-	s := c.shard(token)
-	s.mu.Lock()
-	e := s.entries[token]
-	s.mu.Unlock()
-	return e
+	e, _ := c.shard(token).m.Load(token)
+	if e == nil {
+		return nil
+	}
+	return e.(*cacheEntry)
 }
 
 func (c *tokenCache) put(token string, e *cacheEntry) {
@@ -73,32 +76,33 @@ func (c *tokenCache) put(token string, e *cacheEntry) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.entries[token]; ok {
-		s.bytes -= old.size
-		delete(s.entries, token)
+	s.deleteLocked(token)
+	// Evict arbitrary entries until the new one fits. Iteration order is
+	// unspecified, which keeps eviction constant-time and gives a flood of
+	// distinct tokens no way to pin entries.
+	for s.count > 0 && (s.count >= s.maxCount || s.bytes+e.size > s.maxBytes) {
+		s.m.Range(func(k, _ any) bool {
+			s.deleteLocked(k.(string))
+			return false
+		})
 	}
-	// Evict arbitrary entries (Go's map iteration order is randomised) until
-	// the new one fits. Random eviction keeps the cost constant and gives a
-	// flood of distinct tokens no way to pin entries.
-	for len(s.entries) > 0 && (len(s.entries) >= s.maxCount || s.bytes+e.size > s.maxBytes) {
-		for k, old := range s.entries {
-			s.bytes -= old.size
-			delete(s.entries, k)
-			break
-		}
-	}
-	s.entries[token] = e
+	s.m.Store(token, e)
+	s.count++
 	s.bytes += e.size
 }
 
 func (c *tokenCache) remove(token string) {
 	s := c.shard(token)
 	s.mu.Lock()
-	if old, ok := s.entries[token]; ok {
-		s.bytes -= old.size
-		delete(s.entries, token)
-	}
+	s.deleteLocked(token)
 	s.mu.Unlock()
+}
+
+func (s *cacheShard) deleteLocked(token string) {
+	if old, ok := s.m.LoadAndDelete(token); ok {
+		s.count--
+		s.bytes -= old.(*cacheEntry).size
+	}
 }
 
 // TokenCacheStats describes the verified-token cache.
@@ -112,7 +116,7 @@ func (c *tokenCache) stats() TokenCacheStats {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		st.Entries += len(s.entries)
+		st.Entries += s.count
 		st.Bytes += s.bytes
 		s.mu.Unlock()
 	}
