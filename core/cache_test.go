@@ -203,3 +203,4 @@ func TestCacheConcurrentWithRefreshes(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+

@@ -198,14 +198,32 @@ func strOrList(m *member) ([]string, bool) {
 
 // appendScopes splits a space-delimited scope string (RFC 6749 §3.3: the
 // delimiter is a single space, %x20) and appends the scopes not yet seen.
+//
+// Duplicates are dropped: by a linear scan while the list is short, and
+// through a set once it is long, so that a forged token with thousands of
+// scopes costs linear time before its signature is even checked.
 func appendScopes(dst []string, s string) []string {
-	if dst == nil {
-		dst = make([]string, 0, strings.Count(s, " ")+1)
-	}
+	var seen map[string]struct{}
 	for s != "" {
 		var tok string
 		tok, s, _ = strings.Cut(s, " ")
-		if tok != "" && !contains(dst, tok) {
+		if tok == "" {
+			continue
+		}
+		if len(dst) < 16 {
+			if !contains(dst, tok) {
+				dst = append(dst, tok)
+			}
+			continue
+		}
+		if seen == nil {
+			seen = make(map[string]struct{}, 2*len(dst))
+			for _, d := range dst {
+				seen[d] = struct{}{}
+			}
+		}
+		if _, dup := seen[tok]; !dup {
+			seen[tok] = struct{}{}
 			dst = append(dst, tok)
 		}
 	}

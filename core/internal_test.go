@@ -133,3 +133,48 @@ func TestRefreshAheadDoesNotBlock(t *testing.T) {
 		t.Errorf("FetchedAt = %v, want %v", st.FetchedAt, now)
 	}
 }
+
+// Eviction must be random: a hot set presented between one-off tokens
+// stays mostly cached, whatever the tokens' hashes.
+func TestCacheEvictionKeepsHotTokens(t *testing.T) {
+	c := newTokenCache(1024, 1<<30)
+	entry := func() *cacheEntry { return &cacheEntry{claims: &tokenClaims{}} }
+	hot := make([]string, 256)
+	for i := range hot {
+		hot[i] = "hot-" + strconv.Itoa(i) + strings.Repeat("x", i%7)
+		c.put(hot[i], entry())
+	}
+	hits, tries := 0, 20000
+	for i := range tries {
+		c.put("one-off-"+strconv.Itoa(i), entry())
+		h := hot[(i*7919)%len(hot)]
+		if c.get(h) != nil {
+			hits++
+		} else {
+			c.put(h, entry())
+		}
+	}
+	// Between two requests for a hot token, eight one-off tokens land in
+	// its 32-entry shard: it survives with probability (31/32)^8 ≈ 0.78.
+	if rate := float64(hits) / float64(tries); rate < 0.65 {
+		t.Errorf("hot-set hit rate %.2f, want about 0.78", rate)
+	}
+	if st := c.stats(); st.Entries > 1024 || st.Entries < 512 {
+		t.Errorf("%d entries for a bound of 1024", st.Entries)
+	}
+}
+
+func TestScopesLinearAndDeduplicated(t *testing.T) {
+	var b strings.Builder
+	for i := range 3000 {
+		b.WriteString("s" + strconv.Itoa(i%1500) + "  ")
+	}
+	got := appendScopes(nil, b.String()+strings.Repeat(" ", 10000))
+	if len(got) != 1500 || got[0] != "s0" || got[1499] != "s1499" {
+		t.Errorf("%d scopes, first %q", len(got), got[0])
+	}
+	spaces := strings.Repeat(" ", 10000)
+	if n := testing.AllocsPerRun(5, func() { appendScopes(nil, spaces) }); n != 0 {
+		t.Errorf("%v allocations for a scope of spaces", n)
+	}
+}

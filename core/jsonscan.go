@@ -378,14 +378,6 @@ func (m *member) stringValue() string {
 	return string(body)
 }
 
-// is reports whether the member's name equals name.
-func (m *member) is(name string) bool {
-	if !m.escaped {
-		return string(m.name) == name
-	}
-	return unescape(m.name) == name
-}
-
 // numberValue parses a number member. Values that overflow float64 are
 // errors, never infinities.
 func (m *member) numberValue() (float64, error) {

@@ -14,22 +14,25 @@ import (
 // string can hit an entry. A hit still re-checks the time claims against
 // the clock, the audience asked for, and that the signing key is still in
 // the current key set. The cache is split into shards, each with its own
-// lock, so that no lock is shared by all requests; each shard is bounded in
-// entries and bytes.
+// read-write lock, so that no lock is shared by all requests; each shard is
+// bounded in entries and bytes.
 type tokenCache struct {
 	seed   maphash.Seed
 	shards [cacheShards]cacheShard
 }
 
-const cacheShards = 32
+const (
+	cacheShards = 32
+	// entryOverhead approximates an entry's fixed cost: claims, slices,
+	// map slot.
+	entryOverhead = 256
+)
 
-// cacheShard reads lock-free: a hot token presented on every core at once
-// touches no shared lock word. Writers serialise on mu, which guards the
-// entry count and byte total.
+// cacheShard is one part of the cache with its own lock. Hits take the
+// read lock only.
 type cacheShard struct {
-	m        sync.Map // token string → *cacheEntry
-	mu       sync.Mutex
-	count    int
+	mu       sync.RWMutex
+	entries  map[string]*cacheEntry
 	bytes    int
 	maxCount int
 	maxBytes int
@@ -46,6 +49,7 @@ type cacheEntry struct {
 func newTokenCache(entries, bytes int) *tokenCache {
 	c := &tokenCache{seed: maphash.MakeSeed()}
 	for i := range c.shards {
+		c.shards[i].entries = make(map[string]*cacheEntry)
 		c.shards[i].maxCount = max((entries+cacheShards-1)/cacheShards, 1)
 		c.shards[i].maxBytes = bytes / cacheShards
 	}
@@ -61,15 +65,17 @@ func (c *tokenCache) shard(token string) *cacheShard {
 }
 
 func (c *tokenCache) get(token string) *cacheEntry {
-	e, _ := c.shard(token).m.Load(token)
-	if e == nil {
-		return nil
-	}
-	return e.(*cacheEntry)
+	s := c.shard(token)
+	s.mu.RLock()
+	e := s.entries[token]
+	s.mu.RUnlock()
+	return e
 }
 
 func (c *tokenCache) put(token string, e *cacheEntry) {
-	e.size = len(token) + len(e.claims.raw)
+	// The entry keeps the token and the decoded segments (about as many
+	// bytes again) alive.
+	e.size = 2*len(token) + entryOverhead
 	s := c.shard(token)
 	if e.size > s.maxBytes {
 		return
@@ -77,17 +83,16 @@ func (c *tokenCache) put(token string, e *cacheEntry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deleteLocked(token)
-	// Evict arbitrary entries until the new one fits. Iteration order is
-	// unspecified, which keeps eviction constant-time and gives a flood of
-	// distinct tokens no way to pin entries.
-	for s.count > 0 && (s.count >= s.maxCount || s.bytes+e.size > s.maxBytes) {
-		s.m.Range(func(k, _ any) bool {
-			s.deleteLocked(k.(string))
-			return false
-		})
+	// Evict arbitrary entries until the new one fits. Go starts every map
+	// iteration at a random point, so eviction is random and constant-time,
+	// and a flood of distinct tokens has no way to pin entries.
+	for len(s.entries) > 0 && (len(s.entries) >= s.maxCount || s.bytes+e.size > s.maxBytes) {
+		for k := range s.entries {
+			s.deleteLocked(k)
+			break
+		}
 	}
-	s.m.Store(token, e)
-	s.count++
+	s.entries[token] = e
 	s.bytes += e.size
 }
 
@@ -99,9 +104,9 @@ func (c *tokenCache) remove(token string) {
 }
 
 func (s *cacheShard) deleteLocked(token string) {
-	if old, ok := s.m.LoadAndDelete(token); ok {
-		s.count--
-		s.bytes -= old.(*cacheEntry).size
+	if old, ok := s.entries[token]; ok {
+		s.bytes -= old.size
+		delete(s.entries, token)
 	}
 }
 
@@ -115,10 +120,10 @@ func (c *tokenCache) stats() TokenCacheStats {
 	var st TokenCacheStats
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.mu.Lock()
-		st.Entries += s.count
+		s.mu.RLock()
+		st.Entries += len(s.entries)
 		st.Bytes += s.bytes
-		s.mu.Unlock()
+		s.mu.RUnlock()
 	}
 	return st
 }

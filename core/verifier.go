@@ -81,6 +81,11 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 			return v.verifyCached(ctx, token, e, now, audience)
 		}
 	}
+	return v.verifyToken(ctx, token, now, audience)
+}
+
+// verifyToken is the full verification, without the cache lookup.
+func (v *Verifier) verifyToken(ctx context.Context, token string, now time.Time, audience []string) (*Claims, error) {
 	dot1, dot2, err := splitCompact(token)
 	if err != nil {
 		return nil, v.rejected(err, nil)
@@ -164,7 +169,7 @@ func (v *Verifier) verifyCached(ctx context.Context, token string, e *cacheEntry
 		// Verify afresh: the set changed in a way that no longer leads to
 		// the key that verified this token, and the full path reports why.
 		v.cache.remove(token)
-		return v.Verify(ctx, token, audience...)
+		return v.verifyToken(ctx, token, now, audience)
 	}
 	return e.claims.Claims.clone(), nil
 }
