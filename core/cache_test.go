@@ -203,4 +203,3 @@ func TestCacheConcurrentWithRefreshes(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
-
