@@ -10,7 +10,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/bearerkit/bearerkit/authtest"
 	"github.com/bearerkit/bearerkit/core"
 	"github.com/bearerkit/bearerkit/echoauth"
 	"github.com/bearerkit/bearerkit/internal/adaptertest"
@@ -42,13 +41,7 @@ func build(v *core.Verifier, mode adaptertest.Mode, reached func()) http.Handler
 }
 
 func TestEchoConventions(t *testing.T) {
-	srv := authtest.NewServer()
-	defer srv.Close()
-	v, err := core.New(core.Config{Issuer: srv.Issuer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	_, v := adaptertest.Verifier(t)
 
 	// The application's HTTPErrorHandler receives an *echo.HTTPError whose
 	// Internal error matches core's sentinel; the challenge is already set.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/bearerkit/bearerkit/authtest"
 	"github.com/bearerkit/bearerkit/core"
 	"github.com/bearerkit/bearerkit/ginauth"
 	"github.com/bearerkit/bearerkit/internal/adaptertest"
@@ -43,13 +42,7 @@ func build(v *core.Verifier, mode adaptertest.Mode, reached func()) http.Handler
 }
 
 func TestOptions(t *testing.T) {
-	srv := authtest.NewServer()
-	defer srv.Close()
-	v, err := core.New(core.Config{Issuer: srv.Issuer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	_, v := adaptertest.Verifier(t)
 	var seen error
 	r := gin.New()
 	r.Use(ginauth.New(v, ginauth.WithRealm("orders"), ginauth.WithErrorHandler(func(c *gin.Context, err error) {

@@ -219,15 +219,21 @@ func Expect(t *testing.T, h http.Handler, method, path, token string, status int
 }
 
 // Verifier starts an authtest issuer and returns it with a verifier for
-// it; both are stopped when the test ends.
-func Verifier(t *testing.T) (*authtest.Server, *core.Verifier) {
-	t.Helper()
+// it (configured by cfg, whose Issuer it sets); both are stopped when the
+// test or benchmark ends.
+func Verifier(tb testing.TB, cfg ...core.Config) (*authtest.Server, *core.Verifier) {
+	tb.Helper()
 	srv := authtest.NewServer()
-	t.Cleanup(srv.Close)
-	v, err := core.New(core.Config{Issuer: srv.Issuer})
-	if err != nil {
-		t.Fatal(err)
+	tb.Cleanup(srv.Close)
+	var c core.Config
+	if len(cfg) > 0 {
+		c = cfg[0]
 	}
-	t.Cleanup(v.Close)
+	c.Issuer = srv.Issuer
+	v, err := core.New(c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(v.Close)
 	return srv, v
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/bearerkit/bearerkit/core"
 	"github.com/bearerkit/bearerkit/echoauth"
 	"github.com/bearerkit/bearerkit/ginauth"
+	"github.com/bearerkit/bearerkit/internal/adaptertest"
 )
 
 const audience = "orders-api"
@@ -27,13 +28,7 @@ type setup struct {
 
 func newSetup(b *testing.B, cacheSize int) *setup {
 	b.Helper()
-	srv := authtest.NewServer()
-	b.Cleanup(srv.Close)
-	v, err := core.New(core.Config{Issuer: srv.Issuer, TokenCacheSize: cacheSize})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(v.Close)
+	srv, v := adaptertest.Verifier(b, core.Config{TokenCacheSize: cacheSize})
 	if err := v.Prefetch(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -162,13 +157,7 @@ func BenchmarkLoopback(b *testing.B) {
 // TestRoutesAnswer keeps the benchmark set-up honest: each router refuses
 // a missing token and serves a valid one.
 func TestRoutesAnswer(t *testing.T) {
-	srv := authtest.NewServer()
-	defer srv.Close()
-	v, err := core.New(core.Config{Issuer: srv.Issuer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	srv, v := adaptertest.Verifier(t)
 	for i, h := range []http.Handler{ginRouter(v), echoRouter(v), netHTTP(v)} {
 		for tok, want := range map[string]int{"": 401, srv.Token(audience, "orders:read"): 200, srv.Token(audience): 403} {
 			req := httptest.NewRequest("GET", "/orders", nil)
