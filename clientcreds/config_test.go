@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
@@ -152,8 +153,11 @@ func TestH9TokenURLMustBeHTTPSUnlessLoopback(t *testing.T) {
 
 func TestH1SecretNeverShown(t *testing.T) {
 	key, _ := authtest.NewKey("ES256")
-	ecKey := key.Private.(*ecdsa.PrivateKey)
-	secrets := []string{testSecret, url.QueryEscape(testSecret), ecKey.D.String(), fmt.Sprintf("%x", ecKey.D.Bytes())}
+	raw, err := key.Private.(*ecdsa.PrivateKey).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{testSecret, url.QueryEscape(testSecret), new(big.Int).SetBytes(raw).String(), fmt.Sprintf("%x", raw)}
 	check := func(t *testing.T, what, s string) {
 		t.Helper()
 		for _, sec := range secrets {

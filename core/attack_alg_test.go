@@ -89,7 +89,11 @@ func TestA2HMACWithPublicKeyBytes(t *testing.T) {
 			secrets["PKCS#1 PEM"] = pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(pub)})
 			secrets["raw modulus"] = pub.N.Bytes()
 		case *ecdsa.PublicKey:
-			secrets["raw point"] = append(pub.X.Bytes(), pub.Y.Bytes()...)
+			point, err := pub.Bytes() // uncompressed SEC 1 encoding
+			if err != nil {
+				t.Fatal(err)
+			}
+			secrets["raw point"] = point
 		}
 		payload := `{"iss":"` + e.srv.Issuer + `","aud":"orders-api","exp":9999999999}`
 		for name, secret := range secrets {
@@ -386,11 +390,6 @@ func (l *logCapture) Handle(_ context.Context, r slog.Record) error {
 }
 func (l *logCapture) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *logCapture) WithGroup(string) slog.Handler      { return l }
-func (l *logCapture) text() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
 
 func TestA9HostileKids(t *testing.T) {
 	logs := &logCapture{}
