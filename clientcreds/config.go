@@ -8,11 +8,13 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/bearerkit/bearerkit/internal/fetch"
 )
 
 // AuthMethod names how the client authenticates to the token endpoint
@@ -53,7 +55,6 @@ const (
 	maxRefreshLead     = 5 * time.Minute  // cap of the default lead
 	refreshLeadDivisor = 5                // default lead: a fifth of the lifetime
 	forcedRefreshEvery = 5 * time.Second  // least gap between forced refreshes
-	failedRefreshPause = 5 * time.Second  // wait after a failed background refresh
 	maxResponseBytes   = 256 << 10        // cap on token and discovery bodies
 	assertionLifetime  = time.Minute      // exp - iat of private_key_jwt assertions
 	minRSABits         = 2048
@@ -140,6 +141,11 @@ type Config struct {
 	// Now is the clock used for expiry, refresh and assertion times; nil
 	// means time.Now.
 	Now func() time.Time
+
+	// Logger receives failures of token requests (at Warn once per run of
+	// failures, at Info when one succeeds again). Errors are redacted and
+	// tokens never logged. nil means no logging.
+	Logger *slog.Logger
 }
 
 // settings is a checked Config with defaults applied.
@@ -171,12 +177,12 @@ func (c Config) check() (*settings, error) {
 	}
 	switch {
 	case c.TokenURL != "":
-		if err := checkEndpoint(c.TokenURL); err != nil {
-			return nil, configError("TokenURL %v", err)
+		if err := fetch.CheckURL(c.TokenURL, false); err != nil {
+			return nil, configError("TokenURL: %v", err)
 		}
 	case c.Issuer != "":
-		if err := checkEndpoint(c.Issuer); err != nil {
-			return nil, configError("Issuer %v", err)
+		if err := fetch.CheckIssuer(c.Issuer, false); err != nil {
+			return nil, configError("Issuer: %v", err)
 		}
 	default:
 		return nil, configError("TokenURL or Issuer is required")
@@ -308,7 +314,7 @@ func (s *settings) buildOrigins() error {
 			u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 			return configError("Origins entries must look like https://host[:port]")
 		}
-		s.origins[originOf(u)] = true
+		s.origins[fetch.Origin(u)] = true
 	}
 	return nil
 }
@@ -345,52 +351,4 @@ func (s *settings) applyDefaults() error {
 		s.Now = time.Now
 	}
 	return nil
-}
-
-// checkEndpoint accepts absolute https URLs and http URLs on loopback
-// hosts. Anything else would expose the client's credentials on the wire.
-func checkEndpoint(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("is not a valid URL")
-	}
-	if u.Host == "" || u.User != nil || u.Fragment != "" {
-		return errors.New("must be an absolute URL without user info or fragment")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-		return errors.New("must use https (http is allowed only for loopback hosts)")
-	}
-	return errors.New("must use https")
-}
-
-// isLoopback recognises loopback hosts by name or address only: resolving
-// a name here would let DNS decide whether credentials travel in clear.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// originOf returns scheme://host:port with the default port made explicit
-// and case folded, so equal origins compare equal as strings.
-func originOf(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	port := u.Port()
-	if port == "" {
-		switch scheme {
-		case "https":
-			port = "443"
-		case "http":
-			port = "80"
-		}
-	}
-	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }

@@ -1,10 +1,15 @@
 package clientcreds
 
 import (
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"unicode/utf16"
 
 	"golang.org/x/oauth2"
 )
@@ -32,36 +37,180 @@ const (
 	maxErrorBodyLen = 4 << 10 // bytes of an error body kept in RetrieveError
 )
 
-// redactor removes known credentials from text that came back from a
-// server: a confused or hostile endpoint may echo what it was sent.
-type redactor []string
+// redactor removes the client's credentials from text that came back from
+// a server: a confused or hostile endpoint, or a proxy's error page, may
+// echo what it was sent, in whatever encoding it was sent or the server
+// re-encoded it. forms holds every spelling of every credential, longest
+// first, so that no shorter spelling cuts a longer one in two.
+type redactor struct{ forms []string }
 
-func newRedactor(secret string) redactor {
+// minFragment is the shortest piece of a credential redacted where it
+// stands alone: a server that cuts an echo leaves a prefix of the secret,
+// which must go too, but single characters would match ordinary text. At
+// the very end of a text, where a server's own cut leaves it, a prefix of
+// any length is redacted.
+const minFragment = 4
+
+func newRedactor(id, secret string) redactor {
 	if secret == "" {
-		return nil
+		return redactor{}
 	}
-	r := redactor{secret}
-	if q := url.QueryEscape(secret); q != secret {
-		r = append(r, q)
-	}
-	if p := url.PathEscape(secret); p != secret {
-		r = append(r, p)
+	var r redactor
+	r.add(spellings(secret)...)
+	// The Basic credential (RFC 6749 §2.3.1 form-encodes both parts, some
+	// clients do not) and a bare base64 of the secret.
+	for _, pair := range []string{url.QueryEscape(id) + ":" + url.QueryEscape(secret), id + ":" + secret, secret} {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			r.add(spellings(enc.EncodeToString([]byte(pair)))...)
+		}
 	}
 	return r
 }
 
+// with returns a copy of r that also redacts s, such as a client assertion.
 func (r redactor) with(s string) redactor {
 	if s == "" {
 		return r
 	}
-	return append(append(redactor(nil), r...), s)
+	out := redactor{forms: append([]string(nil), r.forms...)}
+	out.add(spellings(s)...)
+	return out
 }
 
+func (r *redactor) add(forms ...string) {
+	for _, f := range forms {
+		if f != "" && !slices.Contains(r.forms, f) {
+			r.forms = append(r.forms, f)
+		}
+	}
+	slices.SortStableFunc(r.forms, func(a, b string) int { return len(b) - len(a) })
+}
+
+// spellings returns s as sent and as a server may echo it: form- and
+// path-escaped (upper- or lower-case hex), JSON-escaped (with or without
+// HTML-safe escapes, an escaped solidus, non-ASCII as \u escapes),
+// and HTML-escaped.
+func spellings(s string) []string {
+	out := []string{s, html.EscapeString(s)}
+	for _, e := range []string{url.QueryEscape(s), url.PathEscape(s)} {
+		out = append(out, e, lowerHexEscapes(e, "%"))
+	}
+	for _, style := range []jsonStyle{{}, {htmlSafe: true}, {asciiOnly: true}, {htmlSafe: true, asciiOnly: true}} {
+		j := style.escape(s)
+		out = append(out, j, strings.ReplaceAll(j, "/", `\/`), lowerHexEscapes(j, `\u`))
+	}
+	return out
+}
+
+// jsonStyle is one way of escaping a JSON string: encoders differ on the
+// characters they escape beyond those RFC 8259 §7 requires.
+type jsonStyle struct {
+	htmlSafe  bool // <, > and & as \u escapes, as Go's encoding/json does
+	asciiOnly bool // everything beyond ASCII as \u escapes
+}
+
+// escape writes s as the inside of a JSON string.
+func (st jsonStyle) escape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20, st.htmlSafe && (r == '<' || r == '>' || r == '&'), r == 0x2028, r == 0x2029:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		case st.asciiOnly && r > 0x7e:
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&b, `\u%04X`, u)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// lowerHexEscapes lower-cases the hex digits that follow each prefix.
+func lowerHexEscapes(s, prefix string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, prefix)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+len(prefix)])
+		s = s[i+len(prefix):]
+		n := 0
+		for n < len(s) && n < 4 && isHex(s[n]) {
+			n++
+		}
+		b.WriteString(strings.ToLower(s[:n]))
+		s = s[n:]
+	}
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// clean replaces every spelling of a credential in s, every prefix of one
+// that is at least minFragment long, and any prefix that ends s.
 func (r redactor) clean(s string) string {
-	for _, secret := range r {
-		s = strings.ReplaceAll(s, secret, redacted)
+	for _, f := range r.forms {
+		s = strings.ReplaceAll(s, f, redacted)
+	}
+	for _, f := range r.forms {
+		s = redactFragments(s, f)
 	}
 	return s
+}
+
+// redactFragments replaces the prefixes of form found in s as clean
+// describes.
+func redactFragments(s, form string) string {
+	var b strings.Builder
+	i := 0
+	for i < len(s) {
+		j := strings.IndexByte(s[i:], form[0])
+		if j < 0 {
+			break
+		}
+		j += i
+		n := commonPrefix(s[j:], form)
+		if n >= minFragment || (n > 0 && j+n == len(s)) {
+			b.WriteString(s[i:j])
+			b.WriteString(redacted)
+			i = j + n
+			continue
+		}
+		b.WriteString(s[i : j+1])
+		i = j + 1
+	}
+	if i == 0 {
+		return s
+	}
+	b.WriteString(s[i:])
+	return b.String()
+}
+
+func (r redactor) longest() int {
+	if len(r.forms) == 0 {
+		return 0
+	}
+	return len(r.forms[0])
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 // sanitize copies a RetrieveError without anything that can carry the
@@ -69,12 +218,19 @@ func (r redactor) clean(s string) string {
 // header or the form with the secret or assertion; the copy gets a request
 // with only the method and URL, a capped and redacted body, and no cookies.
 func sanitize(re *oauth2.RetrieveError, r redactor, tokenURL *url.URL) *oauth2.RetrieveError {
+	// Redact first, then cut: a cut made first could leave a prefix of a
+	// secret that no longer matches any whole spelling. Only a window that
+	// can reach the kept part is cleaned.
 	body := re.Body
-	if len(body) > maxErrorBodyLen {
-		body = body[:maxErrorBodyLen]
+	if window := maxErrorBodyLen + 8*r.longest(); len(body) > window {
+		body = body[:window]
+	}
+	clean := r.clean(string(body))
+	if len(clean) > maxErrorBodyLen {
+		clean = clean[:maxErrorBodyLen]
 	}
 	out := &oauth2.RetrieveError{
-		Body:             []byte(r.clean(string(body))),
+		Body:             []byte(clean),
 		ErrorCode:        r.clean(re.ErrorCode),
 		ErrorDescription: r.clean(re.ErrorDescription),
 		ErrorURI:         r.clean(re.ErrorURI),

@@ -149,7 +149,7 @@ func settle(c *Client) {
 	call := c.call
 	c.mu.Unlock()
 	if call != nil {
-		<-call.done
+		<-call.Done()
 	}
 }
 

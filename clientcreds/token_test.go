@@ -126,7 +126,8 @@ func TestSlowRefreshDoesNotBlockValidToken(t *testing.T) {
 }
 
 // A failed refresh keeps the current token until exp, pauses before the
-// next try, and after exp callers get an error, never the stale token.
+// next try (1 s after a 5xx, doubling), and after exp callers get an
+// error, never the stale token.
 func TestFailedRefreshKeepsTokenUntilExpiry(t *testing.T) {
 	clk := newClock()
 	srv := newIssuer(t, clk, authtest.WithTokenLifetime(time.Minute))
@@ -143,11 +144,13 @@ func TestFailedRefreshKeepsTokenUntilExpiry(t *testing.T) {
 		at       time.Duration
 		requests int
 	}{
-		{30 * time.Second, 2}, // refresh begins and fails
-		{31 * time.Second, 2}, // paused
-		{34 * time.Second, 2},
-		{35 * time.Second, 3}, // pause over
-		{59 * time.Second, 4},
+		{30 * time.Second, 2},         // refresh begins and fails: 1 s pause
+		{30500 * time.Millisecond, 2}, // paused
+		{31 * time.Second, 3},         // fails again: 2 s pause
+		{32 * time.Second, 3},
+		{33 * time.Second, 4}, // 4 s pause
+		{36 * time.Second, 4},
+		{37 * time.Second, 5},
 	}
 	start := clk.Now()
 	for _, s := range steps {
@@ -161,7 +164,7 @@ func TestFailedRefreshKeepsTokenUntilExpiry(t *testing.T) {
 			t.Fatalf("t+%v: token requests = %d, want %d", s.at, got, s.requests)
 		}
 	}
-	clk.Advance(time.Second) // exactly at expiry
+	clk.Advance(start.Add(time.Minute).Sub(clk.Now())) // exactly at expiry
 	tok, err := c.Token(context.Background())
 	if err == nil || tok != "" {
 		t.Fatalf("at expiry: %q, %v; want an error and no token", tok, err)

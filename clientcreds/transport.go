@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/bearerkit/bearerkit/internal/fetch"
 )
 
 // HTTPClient returns a new *http.Client that sends the Client's token as
@@ -108,7 +110,7 @@ func (c *Client) mayReceiveToken(req *http.Request) (bool, error) {
 	if req.URL == nil {
 		return false, nil
 	}
-	o := originOf(req.URL)
+	o := fetch.Origin(req.URL)
 	if len(c.cfg.origins) > 0 {
 		return c.cfg.origins[o], nil
 	}
@@ -119,10 +121,10 @@ func (c *Client) mayReceiveToken(req *http.Request) (bool, error) {
 	for first.Response != nil && first.Response.Request != nil && first.Response.Request != first {
 		first = first.Response.Request
 	}
-	if first.URL == nil || originOf(first.URL) != o {
+	if first.URL == nil || fetch.Origin(first.URL) != o {
 		return false, nil
 	}
-	if !strings.EqualFold(req.URL.Scheme, "https") && !isLoopback(req.URL.Hostname()) {
+	if !strings.EqualFold(req.URL.Scheme, "https") && !fetch.IsLoopback(req.URL.Hostname()) {
 		return false, fmt.Errorf("%w to a non-loopback host; list the origin in Config.Origins to allow it", ErrInsecureRequest)
 	}
 	return true, nil

@@ -2,6 +2,9 @@ package core_test
 
 import (
 	"context"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,4 +205,62 @@ func TestCacheConcurrentWithRefreshes(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// The byte bound must be true to memory: TokenCacheStats.Bytes, which the
+// bound is enforced on, is compared with the heap the entries really keep
+// alive, measured by dropping them.
+func TestCacheBytesMatchHeap(t *testing.T) {
+	shapes := []struct {
+		name string
+		edit func(c map[string]any)
+	}{
+		{"typical", nil},
+		{"long aud array of short strings", func(c map[string]any) {
+			aud := []string{testAudience}
+			for i := range 150 {
+				aud = append(aud, "a"+strconv.Itoa(i))
+			}
+			c["aud"] = aud
+		}},
+		{"many scopes in scp", func(c map[string]any) {
+			var scp []string
+			for i := range 100 {
+				scp = append(scp, "s:"+strconv.Itoa(i))
+			}
+			c["scp"] = scp
+		}},
+		{"large custom claim", func(c map[string]any) { c["profile"] = strings.Repeat("x", 6000) }},
+	}
+	for _, shape := range shapes {
+		t.Run(shape.name, func(t *testing.T) {
+			e := newEnv(t, core.Config{TokenCacheSize: 1 << 16, TokenCacheBytes: 1 << 30}, authtest.WithAlgorithm("EdDSA"))
+			const n = 2000
+			for range n {
+				c := e.srv.Claims(testAudience, "orders:read", "orders:write")
+				if shape.edit != nil {
+					shape.edit(c)
+				}
+				if _, err := e.verify(e.mint(t, c)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			held := e.v.TokenCacheStats()
+			if held.Entries != n {
+				t.Fatalf("%d entries cached, want %d", held.Entries, n)
+			}
+			var with, without runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&with)
+			core.ClearTokenCache(e.v)
+			runtime.GC()
+			runtime.ReadMemStats(&without)
+			real := float64(with.HeapAlloc) - float64(without.HeapAlloc)
+			ratio := float64(held.Bytes) / real
+			t.Logf("counted %d bytes, heap %0.f bytes: %.2f", held.Bytes, real, ratio)
+			if ratio < 0.8 || ratio > 1.2 {
+				t.Errorf("counted %d bytes for entries that hold %.0f: off by more than 20%%", held.Bytes, real)
+			}
+		})
+	}
 }

@@ -141,14 +141,7 @@ func parseClaims(payload []byte, strict bool) (*tokenClaims, error) {
 			s, ok = str(m)
 			tc.Scopes = appendScopes(tc.Scopes, s)
 		case "scp":
-			ok = m.kind == kindString || m.kind == kindArray
-			if ok {
-				var list []string
-				list, ok = strOrList(m)
-				for _, s := range list {
-					tc.Scopes = appendScopes(tc.Scopes, s)
-				}
-			}
+			tc.Scopes, ok = appendScopeClaim(tc.Scopes, m)
 		case "cnf":
 			// RFC 7800 / RFC 9449 / RFC 8705: a sender-constrained token
 			// whose binding this bearer presentation cannot prove.
@@ -194,6 +187,30 @@ func strOrList(m *member) ([]string, bool) {
 		return list, err == nil
 	}
 	return nil, false
+}
+
+// appendScopeClaim reads a claim that carries scopes: a space-delimited
+// string, or an array of strings in which each element is one scope. An
+// element holding a space, or an empty one, refuses the token: splitting it
+// would grant scopes that no element names.
+func appendScopeClaim(dst []string, m *member) ([]string, bool) {
+	switch m.kind {
+	case kindString:
+		return appendScopes(dst, m.stringValue()), true
+	case kindArray:
+		list, err := m.arrayStrings()
+		if err != nil {
+			return dst, false
+		}
+		for _, s := range list {
+			if s == "" || strings.IndexByte(s, ' ') >= 0 {
+				return dst, false
+			}
+			dst = appendScopes(dst, s)
+		}
+		return dst, true
+	}
+	return dst, false
 }
 
 // appendScopes splits a space-delimited scope string (RFC 6749 §3.3: the

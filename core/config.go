@@ -5,34 +5,31 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
+
+	"github.com/bearerkit/bearerkit/internal/fetch"
 )
 
 // Defaults applied by [New] to zero-valued [Config] fields.
 const (
-	DefaultLeeway             = 30 * time.Second
-	DefaultMaxTokenSize       = 16 << 10
-	DefaultTokenCacheSize     = 10000
-	DefaultTokenCacheBytes    = 32 << 20
-	DefaultJWKSTTL            = 15 * time.Minute
-	DefaultJWKSMinTTL         = time.Minute
-	DefaultJWKSMaxTTL         = 24 * time.Hour
-	DefaultRefetchCooldown    = 30 * time.Second
-	DefaultMaxStaleness       = 24 * time.Hour
-	DefaultMaxResponseSize    = 1 << 20
-	DefaultFetchTimeout       = 10 * time.Second
-	maxLeeway                 = 10 * time.Minute
-	maxKeysPerSet             = 100
-	maxKidlessKeysTried       = 3
-	userAgent                 = "bearerkit"
-	defaultRealm              = "api"
-	refreshAheadFraction      = 5 // refresh once 4/5 of the TTL has passed
-	discoveryOIDCSuffix       = "/.well-known/openid-configuration"
-	discoveryOAuthWellKnownAt = "/.well-known/oauth-authorization-server"
+	DefaultLeeway          = 30 * time.Second
+	DefaultMaxTokenSize    = 16 << 10
+	DefaultTokenCacheSize  = 10000
+	DefaultTokenCacheBytes = 32 << 20
+	DefaultJWKSTTL         = 15 * time.Minute
+	DefaultJWKSMinTTL      = time.Minute
+	DefaultJWKSMaxTTL      = 24 * time.Hour
+	DefaultRefetchCooldown = 30 * time.Second
+	DefaultMaxStaleness    = 24 * time.Hour
+	DefaultMaxResponseSize = 1 << 20
+	DefaultFetchTimeout    = 10 * time.Second
+	DefaultFetchWait       = 5 * time.Second
+	maxLeeway              = 10 * time.Minute
+	maxKeysPerSet          = 100
+	maxKidlessKeysTried    = 3
+	defaultRealm           = "api"
+	refreshAheadFraction   = 5 // refresh once 4/5 of the TTL has passed
 )
 
 // NoLeeway, as [Config.Leeway], turns the clock-skew tolerance off: a token
@@ -46,7 +43,7 @@ var DefaultAlgorithms = []string{
 	"RS256", "RS384", "RS512",
 	"PS256", "PS384", "PS512",
 	"ES256", "ES384", "ES512",
-	"EdDSA",
+	"EdDSA", "Ed25519",
 }
 
 // Config configures a [Verifier]. The zero value of every optional field
@@ -128,6 +125,13 @@ type Config struct {
 	// [DefaultFetchTimeout] (10 s).
 	FetchTimeout time.Duration
 
+	// FetchWait bounds how long a request waits for a key set fetch it
+	// needs — on a cold start, or for a kid the cached set lacks — when its
+	// own context allows longer; 0 means [DefaultFetchWait] (5 s). The fetch
+	// itself goes on for up to FetchTimeout, and later requests use its
+	// result.
+	FetchWait time.Duration
+
 	// AllowInsecureHTTP permits http:// discovery and JWKS URLs on hosts
 	// other than loopback. Never set it in production.
 	AllowInsecureHTTP bool
@@ -150,10 +154,10 @@ func (c Config) settings() (*settings, error) {
 		return nil, errors.New("bearerkit: Config.Issuer is required")
 	}
 	if c.JWKSURL != "" {
-		if err := checkFetchURL(c.JWKSURL, c.AllowInsecureHTTP); err != nil {
+		if err := fetch.CheckURL(c.JWKSURL, c.AllowInsecureHTTP); err != nil {
 			return nil, fmt.Errorf("bearerkit: Config.JWKSURL: %w", err)
 		}
-	} else if err := checkURL(c.Issuer, c.AllowInsecureHTTP, true); err != nil {
+	} else if err := fetch.CheckIssuer(c.Issuer, c.AllowInsecureHTTP); err != nil {
 		return nil, fmt.Errorf("bearerkit: Config.Issuer must be a URL for discovery when JWKSURL is empty: %w", err)
 	}
 	algs := c.Algorithms
@@ -214,6 +218,7 @@ func (c Config) settings() (*settings, error) {
 		{"RefetchCooldown", &s.RefetchCooldown, DefaultRefetchCooldown},
 		{"MaxStaleness", &s.MaxStaleness, DefaultMaxStaleness},
 		{"FetchTimeout", &s.FetchTimeout, DefaultFetchTimeout},
+		{"FetchWait", &s.FetchWait, DefaultFetchWait},
 	}
 	for _, d := range durations {
 		if *d.v < 0 {
@@ -233,40 +238,4 @@ func (c Config) settings() (*settings, error) {
 		s.MaxResponseSize = DefaultMaxResponseSize
 	}
 	return s, nil
-}
-
-// checkFetchURL accepts absolute https URLs, and http URLs on loopback
-// hosts (or anywhere when insecure is set).
-func checkFetchURL(raw string, insecure bool) error {
-	return checkURL(raw, insecure, false)
-}
-
-// checkURL applies checkFetchURL's rules; an issuer used as the base of
-// discovery may have no query either (RFC 8414 §2).
-func checkURL(raw string, insecure, discoveryBase bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("not a valid URL")
-	}
-	if u.Host == "" || u.User != nil || u.Fragment != "" || u.ForceQuery || u.RawQuery != "" && discoveryBase {
-		return errors.New("not an absolute URL without credentials, fragment or (for an issuer) query")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if insecure || isLoopback(u.Hostname()) {
-			return nil
-		}
-		return errors.New("http is allowed only for loopback hosts (or with AllowInsecureHTTP)")
-	}
-	return errors.New("scheme must be https")
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"time"
 )
 
 // Sentinel errors. Every error returned by [Verifier.Verify] and the HTTP
@@ -61,6 +62,9 @@ type Error struct {
 	Cause  error
 	// Scopes lists the scopes a route required, for ReasonScope.
 	Scopes []string
+	// RetryAfter is, for ReasonKeySetUnavailable, how long until the next
+	// attempt to fetch the keys: the Retry-After of the 503 answer.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -124,6 +128,9 @@ var (
 // ReasonOf returns the [Reason] carried by err, or "" when err is not an
 // *[Error].
 func ReasonOf(err error) Reason {
+	if e, ok := err.(*Error); ok {
+		return e.Reason
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Reason

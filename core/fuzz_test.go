@@ -155,25 +155,6 @@ func FuzzParseKeySet(f *testing.F) {
 	})
 }
 
-// FuzzDiscovery: a metadata document yields a JWKS URL only when its
-// issuer matches exactly and the URL is https (or loopback http).
-func FuzzDiscovery(f *testing.F) {
-	const issuer = "https://issuer.example"
-	f.Add([]byte(`{"issuer":"https://issuer.example","jwks_uri":"https://issuer.example/jwks"}`))
-	f.Add([]byte(`{"issuer":"https://issuer.example/","jwks_uri":"https://issuer.example/jwks"}`))
-	f.Add([]byte(`{"issuer":"https://issuer.example","jwks_uri":"http://evil.example/jwks"}`))
-	f.Add([]byte(`{"issuer":"https://issuer.example","issuer":"x","jwks_uri":"https://a"}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		u, err := jwksURLFromMetadata(body, issuer, false)
-		if err != nil {
-			return
-		}
-		if checkFetchURL(u, false) != nil {
-			t.Fatalf("accepted jwks_uri %q", u)
-		}
-	})
-}
-
 // FuzzFromHeader: extraction never panics, and a token it returns is one
 // word taken from the end of a single Bearer credential.
 func FuzzFromHeader(f *testing.F) {

@@ -17,9 +17,10 @@ func newClock() *authtest.Clock {
 
 // env is an authtest issuer and a verifier for it on a shared manual clock.
 type env struct {
-	srv   *authtest.Server
-	v     *core.Verifier
-	clock *authtest.Clock
+	srv     *authtest.Server
+	v       *core.Verifier
+	clock   *authtest.Clock
+	retries *core.Retries // outage retries, fired only by the test
 }
 
 const testAudience = "orders-api"
@@ -38,7 +39,7 @@ func newEnv(t *testing.T, cfg core.Config, opts ...authtest.Option) *env {
 		t.Fatalf("core.New: %v", err)
 	}
 	t.Cleanup(v.Close)
-	return &env{srv: srv, v: v, clock: clk}
+	return &env{srv: srv, v: v, clock: clk, retries: core.HoldRetries(v)}
 }
 
 func (e *env) verify(token string) (*core.Claims, error) {

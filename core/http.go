@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file holds everything the HTTP adapters share: token extraction
@@ -170,7 +171,7 @@ func NewErrorResponse(err error, realm string) ErrorResponse {
 			return r
 		}
 	case errors.Is(err, ErrKeySetUnavailable):
-		return ErrorResponse{Status: http.StatusServiceUnavailable, RetryAfter: "30",
+		return ErrorResponse{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter(err),
 			Code: "temporarily_unavailable", Description: "token verification is temporarily unavailable"}
 	case errors.Is(err, ErrInvalidToken):
 		r = ErrorResponse{Status: http.StatusUnauthorized, Code: "invalid_token", Description: describe(ReasonOf(err))}
@@ -180,6 +181,17 @@ func NewErrorResponse(err error, realm string) ErrorResponse {
 	}
 	r.WWWAuthenticate = challenge + `, error="` + r.Code + `", error_description="` + r.Description + `"`
 	return r
+}
+
+// retryAfter gives the Retry-After of a 503 in whole seconds (RFC 9110
+// §10.2.3): the time until the next attempt to fetch the keys, rounded up,
+// at least 1.
+func retryAfter(err error) string {
+	var e *Error
+	if !errors.As(err, &e) || e.RetryAfter <= 0 {
+		return "1"
+	}
+	return strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10)
 }
 
 // describe gives a client-safe description per reason: fixed ASCII text

@@ -122,9 +122,8 @@ func TestRefreshAheadDoesNotBlock(t *testing.T) {
 		}
 	}
 	close(gate)
-	<-call.done
-	if call.err != nil {
-		t.Fatal(call.err)
+	if _, err := call.Wait(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 	if got := gets.Load(); got != 2 {
 		t.Errorf("GETs = %d, want 2", got)

@@ -5,23 +5,28 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bearerkit/bearerkit/internal/fetch"
+	"github.com/bearerkit/bearerkit/internal/flight"
 )
 
 // keyCache fetches and caches the issuer's key set.
 //
 // Readers load the current set with one atomic read. Fetches run in their
 // own goroutine under the cache's lifetime context, never a request's:
-// requests that need the result wait on the fetch or their own context,
-// whichever ends first, so a caller that gives up never fails the fetch for
-// the others. At most one fetch is in flight, and fetches that are not
-// forced by an empty or over-stale cache wait out a cooldown counted from
-// the last attempt.
+// requests that need the result wait on the fetch or their own context
+// (bounded by Config.FetchWait), whichever ends first, so a caller that
+// gives up never fails the fetch for the others. At most one fetch is in
+// flight. Fetches caused by requests wait out a cooldown counted from the
+// last attempt; while no usable set is held, fetches are instead scheduled
+// in the background with capped exponential backoff, and requests are
+// answered at once with the time of the next attempt.
 type keyCache struct {
 	s      *settings
 	client *http.Client
@@ -35,55 +40,80 @@ type keyCache struct {
 	gen         atomic.Uint64
 
 	mu          sync.Mutex // guards the fields below; never held during I/O
-	call        *fetchCall
+	call        *flight.Call[*keySet]
 	jwksURL     string
 	lastAttempt time.Time
 	lastErr     error
+	failures    int       // consecutive failed attempts
+	retryAt     time.Time // the scheduled attempt while no usable set is held
+	cancelRetry func() bool
+	outage      bool // no usable set, and the outage has been logged
 	closed      bool
+
+	// schedule runs fn after d; tests replace it to fire retries by hand.
+	schedule func(d time.Duration, fn func()) (stop func() bool)
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-type fetchCall struct {
-	done chan struct{}
-	err  error
-}
+// fetchKind says why a fetch starts, which decides whether the cooldown
+// applies and whether intermediate caches are bypassed.
+type fetchKind uint8
+
+const (
+	// fetchNeeded: a request found no usable set, or a background refresh
+	// is due. The cooldown applies.
+	fetchNeeded fetchKind = iota
+	// fetchUnknownKid: a token names a kid the set lacks. The cooldown
+	// applies, and the request bypasses caches.
+	fetchUnknownKid
+	// fetchPrefetch: asked for by the application. No cooldown, no caches.
+	fetchPrefetch
+	// fetchRetry: the scheduled retry of an outage. No cooldown.
+	fetchRetry
+)
+
+// Outage retries start after retryFirst and double up to the refetch
+// cooldown.
+const retryFirst = time.Second
 
 func newKeyCache(s *settings, log *slog.Logger) *keyCache {
-	base := s.HTTPClient
-	if base == nil {
-		base = &http.Client{}
-	}
-	client := *base
-	client.Jar = nil
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	ctx, cancel := context.WithCancel(context.Background())
-	return &keyCache{s: s, client: &client, log: log, jwksURL: s.JWKSURL, ctx: ctx, cancel: cancel}
+	return &keyCache{
+		s: s, client: fetch.Client(s.HTTPClient), log: log, jwksURL: s.JWKSURL,
+		ctx: ctx, cancel: cancel,
+		schedule: func(d time.Duration, fn func()) func() bool { return time.AfterFunc(d, fn).Stop },
+	}
 }
 
-// current returns a key set that is not older than the maximum staleness,
-// fetching one (and waiting for it) when there is none. A set past its
-// refresh point is returned at once and refreshed in the background.
+// usable reports whether set may verify tokens at now: it exists and is
+// not older than the maximum staleness.
+func (c *keyCache) usable(set *keySet, now time.Time) bool {
+	return set != nil && now.Sub(set.fetchedAt) <= c.s.MaxStaleness
+}
+
+// current returns a usable key set, fetching one (and waiting for it) when
+// there is none and no outage retry is planned. A set past its refresh
+// point is returned at once and refreshed in the background.
 func (c *keyCache) current(ctx context.Context, now time.Time) (*keySet, error) {
 	set := c.set.Load()
-	if set != nil && now.Sub(set.fetchedAt) <= c.s.MaxStaleness {
+	if c.usable(set, now) {
 		if !now.Before(set.refreshAt) {
 			c.refreshInBackground(now)
 		}
 		return set, nil
 	}
-	call := c.begin(now, false, false)
+	call := c.begin(now, fetchNeeded)
 	if call == nil {
-		return nil, c.unavailable()
+		return nil, c.unavailable(now, nil)
 	}
-	if err := wait(ctx, call); err != nil {
-		return nil, &Error{Reason: ReasonKeySetUnavailable, Cause: err}
+	if _, err := c.wait(ctx, call); err != nil {
+		return nil, c.unavailable(now, err)
 	}
-	set = c.set.Load()
-	if set == nil || now.Sub(set.fetchedAt) > c.s.MaxStaleness {
-		return nil, c.unavailable()
+	if set = c.set.Load(); !c.usable(set, now) {
+		return nil, c.unavailable(now, nil)
 	}
 	return set, nil
 }
@@ -97,30 +127,41 @@ func (c *keyCache) current(ctx context.Context, now time.Time) (*keySet, error) 
 func (c *keyCache) refetch(ctx context.Context, now time.Time, seen *keySet) (*keySet, bool) {
 	// Decided under the mutex: a request must never conclude "cooldown, no
 	// fetch in flight" from a state a concurrent begin is halfway through.
-	call := c.begin(now, true, false)
+	call := c.begin(now, fetchUnknownKid)
 	if call == nil {
 		if cur := c.set.Load(); cur != seen && cur != nil {
 			return cur, true
 		}
 		return nil, false
 	}
-	if wait(ctx, call) != nil {
+	if _, err := c.wait(ctx, call); err != nil {
 		return nil, false
 	}
 	return c.set.Load(), true
+}
+
+// wait waits for call, bounded by ctx and by Config.FetchWait, so that a
+// request without a deadline does not hang on a slow key set endpoint.
+func (c *keyCache) wait(ctx context.Context, call *flight.Call[*keySet]) (*keySet, error) {
+	if set, err, done := call.Result(); done {
+		return set, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.s.FetchWait)
+	defer cancel()
+	return call.Wait(ctx)
 }
 
 func (c *keyCache) refreshInBackground(now time.Time) {
 	if c.busy.Load() || now.UnixNano() < c.nextAttempt.Load() {
 		return
 	}
-	c.begin(now, false, false)
+	c.begin(now, fetchNeeded)
 }
 
-// begin joins the fetch in flight or starts one. It returns nil when the
-// cooldown forbids a new attempt (unless ignoreCooldown) or the cache is
-// closed.
-func (c *keyCache) begin(now time.Time, force, ignoreCooldown bool) *fetchCall {
+// begin joins the fetch in flight or starts one of the given kind. It
+// returns nil when no fetch may start: the cooldown has not passed, an
+// outage retry is planned instead, or the cache is closed.
+func (c *keyCache) begin(now time.Time, kind fetchKind) *flight.Call[*keySet] {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.call != nil {
@@ -129,83 +170,147 @@ func (c *keyCache) begin(now time.Time, force, ignoreCooldown bool) *fetchCall {
 	if c.closed {
 		return nil
 	}
-	if !ignoreCooldown && !c.lastAttempt.IsZero() && now.Sub(c.lastAttempt) < c.s.RefetchCooldown {
-		return nil
+	switch kind {
+	case fetchNeeded, fetchUnknownKid:
+		if !c.retryAt.IsZero() {
+			return nil // the outage schedule decides
+		}
+		if !c.lastAttempt.IsZero() && now.Sub(c.lastAttempt) < c.s.RefetchCooldown {
+			return nil
+		}
+	case fetchPrefetch, fetchRetry:
+		c.stopRetryLocked()
 	}
 	c.lastAttempt = now
-	call := &fetchCall{done: make(chan struct{})}
+	call := flight.New[*keySet]()
 	c.call = call
 	c.busy.Store(true)
 	c.nextAttempt.Store(now.Add(c.s.RefetchCooldown).UnixNano())
 	c.wg.Add(1)
-	go c.run(call, force)
+	go c.run(call, kind == fetchUnknownKid || kind == fetchPrefetch)
 	return call
 }
 
-func (c *keyCache) run(call *fetchCall, force bool) {
+func (c *keyCache) run(call *flight.Call[*keySet], noCache bool) {
 	defer c.wg.Done()
 	ctx, cancel := context.WithTimeout(c.ctx, c.s.FetchTimeout)
-	set, err := c.fetch(ctx, force)
+	set, err := c.fetch(ctx, noCache)
 	cancel()
+	now := c.s.Now()
 
 	c.mu.Lock()
-	if err == nil {
-		c.set.Store(set)
-		c.lastErr = nil
-	} else {
-		c.lastErr = err
-	}
 	c.call = nil
 	c.busy.Store(false)
+	var recovered, outageBegins bool
+	var retryIn time.Duration
+	if err == nil {
+		c.set.Store(set)
+		c.lastErr, c.failures = nil, 0
+		c.stopRetryLocked()
+		recovered, c.outage = c.outage, false
+	} else {
+		c.lastErr = err
+		c.failures++
+		if !c.usable(c.set.Load(), now) && !c.closed {
+			retryIn = c.retryDelay()
+			c.scheduleRetryLocked(now, retryIn)
+			outageBegins, c.outage = !c.outage, true
+		}
+	}
+	failures := c.failures
 	c.mu.Unlock()
 
-	if err != nil {
-		c.log.Warn("bearerkit: key set fetch failed; keeping the last good keys", "error", err.Error())
-	} else {
+	switch {
+	case err == nil && recovered:
+		c.log.Info("bearerkit: key set recovered", "keys", len(set.keys), "skipped", set.skipped)
+	case err == nil:
 		c.log.Debug("bearerkit: key set loaded", "keys", len(set.keys), "skipped", set.skipped, "refresh_at", set.refreshAt)
+	case outageBegins:
+		c.log.Warn("bearerkit: no usable signing keys; requests get 503 until a fetch succeeds",
+			"error", err.Error(), "retry_in", retryIn)
+	case retryIn > 0:
+		c.log.Debug("bearerkit: key set fetch failed again", "error", err.Error(), "failures", failures, "retry_in", retryIn)
+	default:
+		c.log.Warn("bearerkit: key set refresh failed; keeping the last good keys", "error", err.Error())
 	}
-	call.err = err
-	close(call.done)
+	call.Finish(set, err)
 }
 
-func wait(ctx context.Context, call *fetchCall) error {
-	select {
-	case <-call.done:
-		return call.err
-	case <-ctx.Done():
-		return ctx.Err()
+// retryDelay is the wait before the next outage retry: retryFirst after the
+// first failure, doubling up to the refetch cooldown, of which the last
+// quarter is random so that replicas do not retry in step.
+func (c *keyCache) retryDelay() time.Duration {
+	d := c.s.RefetchCooldown
+	if shift := c.failures - 1; shift < 16 && retryFirst<<shift < d {
+		d = retryFirst << shift
 	}
+	return d - rand.N(d/4+1)
 }
 
-func (c *keyCache) unavailable() error {
+func (c *keyCache) scheduleRetryLocked(now time.Time, d time.Duration) {
+	c.stopRetryLocked()
+	c.retryAt = now.Add(d)
+	c.cancelRetry = c.schedule(d, func() { c.begin(c.s.Now(), fetchRetry) })
+}
+
+func (c *keyCache) stopRetryLocked() {
+	if c.cancelRetry != nil {
+		c.cancelRetry()
+		c.cancelRetry = nil
+	}
+	c.retryAt = time.Time{}
+}
+
+// unavailable returns the error for a request that has no usable key set,
+// with the time until the next fetch attempt for Retry-After.
+func (c *keyCache) unavailable(now time.Time, waitErr error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return &Error{Reason: ReasonKeySetUnavailable, Cause: c.lastErr}
+	cause := c.lastErr
+	if waitErr != nil {
+		cause = waitErr
+	}
+	var next time.Time
+	switch {
+	case c.call != nil:
+		next = now // a fetch is running: its result may come any moment
+	case !c.retryAt.IsZero():
+		next = c.retryAt
+	case !c.lastAttempt.IsZero():
+		next = c.lastAttempt.Add(c.s.RefetchCooldown)
+	}
+	return &Error{Reason: ReasonKeySetUnavailable, Cause: cause, RetryAfter: max(next.Sub(now), 0)}
 }
 
 // fetch discovers the JWKS URL if needed, then downloads and parses the set.
-func (c *keyCache) fetch(ctx context.Context, force bool) (*keySet, error) {
+func (c *keyCache) fetch(ctx context.Context, noCache bool) (*keySet, error) {
 	c.mu.Lock()
 	jwksURL := c.jwksURL
 	c.mu.Unlock()
 	if jwksURL == "" {
-		u, err := c.discover(ctx)
+		md, err := fetch.Discover(ctx, c.client, c.s.Issuer, c.s.MaxResponseSize)
 		if err != nil {
 			return nil, err
 		}
+		if md.JWKSURI == "" {
+			return nil, errors.New("discovery: the document has no jwks_uri")
+		}
+		if err := fetch.CheckURL(md.JWKSURI, c.s.AllowInsecureHTTP); err != nil {
+			return nil, fmt.Errorf("discovery: jwks_uri: %w", err)
+		}
+		jwksURL = md.JWKSURI
 		c.mu.Lock()
-		c.jwksURL = u
+		c.jwksURL = jwksURL
 		c.mu.Unlock()
-		jwksURL = u
 	}
-	body, resp, err := c.get(ctx, jwksURL, "application/jwk-set+json, application/json", force)
+	resp, err := fetch.Get(ctx, c.client, fetch.Request{
+		URL: jwksURL, Accept: "application/jwk-set+json, application/json",
+		NoCache: noCache, MaxBody: c.s.MaxResponseSize,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("JWKS: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("JWKS: HTTP status %d", resp.StatusCode)
-	}
-	set, err := parseKeySet(body, c.log)
+	set, err := parseKeySet(resp.Body, c.log)
 	if err != nil {
 		return nil, fmt.Errorf("JWKS: %w", err)
 	}
@@ -224,44 +329,14 @@ func (c *keyCache) fetch(ctx context.Context, force bool) (*keySet, error) {
 	return set, nil
 }
 
-// get performs one bounded GET: no cookies, no credentials, no redirects,
-// the body capped after decompression.
-func (c *keyCache) get(ctx context.Context, url, accept string, noCache bool) ([]byte, *http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, nil, errors.New("invalid URL")
-	}
-	req.Header.Set("Accept", accept)
-	req.Header.Set("User-Agent", userAgent)
-	if noCache {
-		req.Header.Set("Cache-Control", "no-cache")
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, resp, nil
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.s.MaxResponseSize+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading body: %w", err)
-	}
-	if int64(len(body)) > c.s.MaxResponseSize {
-		return nil, nil, fmt.Errorf("body exceeds %d bytes", c.s.MaxResponseSize)
-	}
-	return body, resp, nil
-}
-
 // prefetch fetches the key set now, ignoring the cooldown, and reports the
-// result.
+// result. It waits as long as ctx allows.
 func (c *keyCache) prefetch(ctx context.Context) error {
-	call := c.begin(c.s.Now(), true, true)
+	call := c.begin(c.s.Now(), fetchPrefetch)
 	if call == nil {
 		return errors.New("bearerkit: verifier is closed")
 	}
-	if err := wait(ctx, call); err != nil {
+	if _, err := call.Wait(ctx); err != nil {
 		return &Error{Reason: ReasonKeySetUnavailable, Cause: err}
 	}
 	return nil
@@ -270,32 +345,10 @@ func (c *keyCache) prefetch(ctx context.Context) error {
 func (c *keyCache) close() {
 	c.mu.Lock()
 	c.closed = true
+	c.stopRetryLocked()
 	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
-}
-
-// KeySetStatus describes the key cache for health checks and operators.
-type KeySetStatus struct {
-	Loaded      bool      // a usable key set is cached
-	Keys        int       // usable keys in it
-	Skipped     int       // JWKS entries skipped as unusable
-	FetchedAt   time.Time // when the cached set was fetched
-	RefreshAt   time.Time // when it will be refreshed in the background
-	LastAttempt time.Time // the last fetch attempt, successful or not
-	LastError   error     // the last attempt's error; nil after a success
-	JWKSURL     string    // configured or discovered; "" before discovery
-}
-
-func (c *keyCache) status() KeySetStatus {
-	c.mu.Lock()
-	st := KeySetStatus{LastAttempt: c.lastAttempt, LastError: c.lastErr, JWKSURL: c.jwksURL}
-	c.mu.Unlock()
-	if set := c.set.Load(); set != nil {
-		st.Loaded, st.Keys, st.Skipped = true, len(set.keys), set.skipped
-		st.FetchedAt, st.RefreshAt = set.fetchedAt, set.refreshAt
-	}
-	return st
 }
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {

@@ -121,9 +121,12 @@ func TestOutageServesLastGoodKeysUntilMaxStaleness(t *testing.T) {
 			t.Fatalf("past max staleness: err = %v, want ErrKeySetUnavailable only", err)
 		}
 	}
-	// Recovery: once the endpoint answers again, after the cooldown.
+	// Recovery: the retry scheduled for the outage finds the endpoint
+	// answering again.
 	e.srv.SetJWKSFault(nil)
-	e.clock.Advance(core.DefaultRefetchCooldown)
+	if n := e.retries.Fire(); n != 1 {
+		t.Fatalf("%d retries scheduled, want 1", n)
+	}
 	if _, err := e.verify(tok); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}

@@ -8,8 +8,8 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"math/big"
 	"strings"
-	"unsafe"
 )
 
 // The compact JWS serialization (RFC 7515 §7.1), checked by hand: the token
@@ -30,19 +30,20 @@ const (
 	algES384
 	algES512
 	algEdDSA
+	algEd25519 // RFC 9864: the fully-specified name for EdDSA over Ed25519
 )
 
 var algNames = [...]string{
 	algRS256: "RS256", algRS384: "RS384", algRS512: "RS512",
 	algPS256: "PS256", algPS384: "PS384", algPS512: "PS512",
 	algES256: "ES256", algES384: "ES384", algES512: "ES512",
-	algEdDSA: "EdDSA",
+	algEdDSA: "EdDSA", algEd25519: "Ed25519",
 }
 
 func (a alg) String() string { return algNames[a] }
 
 func algByName(name string) (alg, bool) {
-	for a := algRS256; a <= algEdDSA; a++ {
+	for a := algRS256; a <= algEd25519; a++ {
 		if algNames[a] == name {
 			return a, true
 		}
@@ -56,7 +57,8 @@ type algSet uint16
 func (s algSet) has(a alg) bool { return s&(1<<a) != 0 }
 
 const (
-	rsaAlgs = algSet(1<<algRS256 | 1<<algRS384 | 1<<algRS512 | 1<<algPS256 | 1<<algPS384 | 1<<algPS512)
+	rsaAlgs     = algSet(1<<algRS256 | 1<<algRS384 | 1<<algRS512 | 1<<algPS256 | 1<<algPS384 | 1<<algPS512)
+	ed25519Algs = algSet(1<<algEdDSA | 1<<algEd25519)
 )
 
 // b64url marks the bytes of the base64url alphabet (RFC 4648 §5).
@@ -101,15 +103,24 @@ func splitCompact(token string) (dot1, dot2 int, err error) {
 // decodeSegment decodes canonical unpadded base64url into dst, which must
 // have room for it: a length of 1 mod 4 and non-zero unused trailing bits
 // are refused, so each byte string has exactly one accepted spelling.
+//
+// The decoder reads byte slices; the segment is handed to it through a
+// stack buffer, a whole number of 4-character quanta at a time, so that
+// decoding a token costs no copy of it on the heap.
 func decodeSegment(dst []byte, seg string) ([]byte, bool) {
 	if len(seg)%4 == 1 {
 		return nil, false
 	}
-	// The decoder only reads its source: viewing the string's bytes in
-	// place saves a copy of every segment.
-	n, err := b64.Decode(dst, unsafe.Slice(unsafe.StringData(seg), len(seg)))
-	if err != nil {
-		return nil, false
+	var chunk [512]byte
+	n := 0
+	for len(seg) > 0 {
+		k := copy(chunk[:], seg)
+		m, err := b64.Decode(dst[n:], chunk[:k])
+		if err != nil {
+			return nil, false
+		}
+		n += m
+		seg = seg[k:]
 	}
 	return dst[:n], true
 }
@@ -191,7 +202,10 @@ func parseHeader(data []byte, allowed algSet) (header, error) {
 				return header{}, errMalformed
 			}
 		case "typ":
-			if m.kind != kindString {
+			// An empty typ is not an absent one: it names no type at all,
+			// and a reader that treats it as absent disagrees with one that
+			// does not.
+			if m.kind != kindString || len(m.value) == 2 {
 				return header{}, errType
 			}
 			h.typ = m.stringValue()
@@ -237,7 +251,7 @@ func verifySignature(a alg, key crypto.PublicKey, input string, sig []byte) bool
 	case algRS512, algPS512, algES512:
 		d := sha512.Sum512([]byte(input))
 		return verifyDigest(a, key, crypto.SHA512, d[:], sig)
-	case algEdDSA:
+	case algEdDSA, algEd25519:
 		pub, ok := key.(ed25519.PublicKey)
 		return ok && len(sig) == ed25519.SignatureSize && ed25519.Verify(pub, []byte(input), sig)
 	}
@@ -263,50 +277,6 @@ func verifyDigest(a alg, key crypto.PublicKey, h crypto.Hash, digest, sig []byte
 	if len(sig) != 2*size {
 		return false
 	}
-	// Re-encode R and S as the ASN.1 DER ECDSA-Sig-Value that the standard
-	// library verifies, on the stack: cheaper than two big.Ints.
-	var der [2*(66+3) + 4]byte
-	return ecdsa.VerifyASN1(pub, digest, asn1Signature(der[:0], sig[:size], sig[size:]))
-}
-
-// asn1Signature appends SEQUENCE { INTEGER r, INTEGER s } (SEC 1 §C.8) for
-// big-endian unsigned r and s. Zero values encode as INTEGER 0, which
-// verification then refuses.
-func asn1Signature(dst, r, s []byte) []byte {
-	r, s = trimZeros(r), trimZeros(s)
-	ri, si := intLen(r), intLen(s)
-	body := 2 + ri + 2 + si
-	if ri > 127 || si > 127 || body > 255 {
-		return nil // impossible for the curves supported
-	}
-	dst = append(dst, 0x30)
-	if body > 127 {
-		dst = append(dst, 0x81)
-	}
-	dst = append(dst, byte(body))
-	dst = appendInt(dst, r, ri)
-	return appendInt(dst, s, si)
-}
-
-func trimZeros(b []byte) []byte {
-	for len(b) > 0 && b[0] == 0 {
-		b = b[1:]
-	}
-	return b
-}
-
-// intLen is the length of the DER INTEGER content for unsigned b.
-func intLen(b []byte) int {
-	if len(b) == 0 || b[0]&0x80 != 0 {
-		return len(b) + 1
-	}
-	return len(b)
-}
-
-func appendInt(dst, b []byte, n int) []byte {
-	dst = append(dst, 0x02, byte(n))
-	if n > len(b) {
-		dst = append(dst, 0)
-	}
-	return append(dst, b...)
+	r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
+	return ecdsa.Verify(pub, digest, r, s)
 }

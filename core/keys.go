@@ -8,11 +8,11 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"unicode"
-	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/json"
+
+	"github.com/bearerkit/bearerkit/internal/safetext"
 )
 
 // RSA moduli outside [minRSABits, maxRSABits] are skipped: small ones are
@@ -141,7 +141,7 @@ func parseJWK(raw []byte) (*verificationKey, string, error) {
 		if *meta.Kty != "OKP" || meta.Crv != "Ed25519" {
 			return nil, kid, errors.New("kty does not match the key")
 		}
-		algs = 1 << algEdDSA
+		algs = ed25519Algs
 	default:
 		return nil, kid, errors.New("unsupported key type")
 	}
@@ -164,21 +164,5 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// truncate shortens s for logs and replaces what could forge log lines or
-// reorder text — anything unprintable (control, format and separator
-// characters such as CR, LF, NEL, U+2028 and bidi overrides), invalid
-// UTF-8, quotes and backslashes — with '?'.
-func truncate(s string, n int) string {
-	out := make([]rune, 0, min(len(s), n+1))
-	for _, r := range s {
-		if len(out) == n {
-			out = append(out, '…')
-			break
-		}
-		if !unicode.IsPrint(r) || r == '"' || r == '\\' || r == utf8.RuneError {
-			r = '?'
-		}
-		out = append(out, r)
-	}
-	return string(out)
-}
+// truncate shortens s for logs and makes it safe to print.
+func truncate(s string, n int) string { return safetext.Truncate(s, n) }

@@ -21,12 +21,7 @@ type tokenCache struct {
 	shards [cacheShards]cacheShard
 }
 
-const (
-	cacheShards = 32
-	// entryOverhead approximates an entry's fixed cost: claims, slices,
-	// map slot.
-	entryOverhead = 256
-)
+const cacheShards = 32
 
 // cacheShard is one part of the cache with its own lock. Hits take the
 // read lock only.
@@ -73,9 +68,7 @@ func (c *tokenCache) get(token string) *cacheEntry {
 }
 
 func (c *tokenCache) put(token string, e *cacheEntry) {
-	// The entry keeps the token and the decoded segments (about as many
-	// bytes again) alive.
-	e.size = 2*len(token) + entryOverhead
+	e.size = e.footprint(token)
 	s := c.shard(token)
 	if e.size > s.maxBytes {
 		return
@@ -113,7 +106,7 @@ func (s *cacheShard) deleteLocked(token string) {
 // TokenCacheStats describes the verified-token cache.
 type TokenCacheStats struct {
 	Entries int // tokens held
-	Bytes   int // token and claims bytes held
+	Bytes   int // heap bytes the entries keep alive, as counted against Config.TokenCacheBytes
 }
 
 func (c *tokenCache) stats() TokenCacheStats {

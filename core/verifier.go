@@ -13,6 +13,7 @@ type Verifier struct {
 	keys  *keyCache
 	cache *tokenCache // nil when off
 	log   *slog.Logger
+	warns warnLimiter
 }
 
 // New checks cfg and returns a Verifier. It does no network I/O: discovery
@@ -73,7 +74,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 		return nil, errNoAudienceArg
 	}
 	if len(token) > v.s.MaxTokenSize {
-		return nil, v.rejected(errOversize, nil)
+		return nil, v.rejected(ctx, errOversize, refusal{})
 	}
 	now := v.s.Now()
 	if v.cache != nil {
@@ -88,7 +89,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 func (v *Verifier) verifyToken(ctx context.Context, token string, now time.Time, audience []string) (*Claims, error) {
 	dot1, dot2, err := splitCompact(token)
 	if err != nil {
-		return nil, v.rejected(err, nil)
+		return nil, v.rejected(ctx, err, refusal{})
 	}
 	// One buffer holds all three decoded segments. The header is decoded
 	// and checked first, so a token refused for its header or algorithm
@@ -96,30 +97,30 @@ func (v *Verifier) verifyToken(ctx context.Context, token string, now time.Time,
 	seg := newSegments(token, dot1, dot2)
 	hdr, ok := seg.header()
 	if !ok {
-		return nil, v.rejected(errMalformed, nil)
+		return nil, v.rejected(ctx, errMalformed, refusal{})
 	}
 	h, err := parseHeader(hdr, v.s.algs)
 	if err != nil {
-		return nil, v.rejected(err, nil)
+		return nil, v.rejected(ctx, err, refusal{})
 	}
 	if !typAllowed(h.typ, v.s.StrictRFC9068) {
-		return nil, v.rejected(errType, &h)
+		return nil, v.rejected(ctx, errType, refusal{h: &h})
 	}
 	payload, signature, ok := seg.body()
 	if !ok {
-		return nil, v.rejected(errMalformed, &h)
+		return nil, v.rejected(ctx, errMalformed, refusal{h: &h})
 	}
 	signingInput := token[:dot2]
 	tc, err := parseClaims(payload, v.s.StrictRFC9068)
 	if err != nil {
-		return nil, v.rejected(err, &h)
+		return nil, v.rejected(ctx, err, refusal{h: &h, audience: audience})
 	}
 	if err := v.checkClaims(tc, now, audience); err != nil {
-		return nil, v.rejected(err, &h)
+		return nil, v.rejected(ctx, err, refusal{h: &h, claims: tc, audience: audience})
 	}
 	set, err := v.keys.current(ctx, now)
 	if err != nil {
-		return nil, v.rejected(err, &h)
+		return nil, v.rejected(ctx, err, refusal{h: &h})
 	}
 	var kbuf [maxKidlessKeysTried]*verificationKey
 	keys, res := set.lookup(&h, kbuf[:0])
@@ -131,9 +132,9 @@ func (v *Verifier) verifyToken(ctx context.Context, token string, now time.Time,
 	}
 	switch res {
 	case kidUnknown:
-		return nil, v.rejected(errUnknownKey, &h)
+		return nil, v.rejected(ctx, errUnknownKey, refusal{h: &h})
 	case kidWrongAlg, kidAmbiguous:
-		return nil, v.rejected(errKeyMismatch, &h)
+		return nil, v.rejected(ctx, errKeyMismatch, refusal{h: &h})
 	}
 	var signer *verificationKey
 	for _, k := range keys {
@@ -143,7 +144,7 @@ func (v *Verifier) verifyToken(ctx context.Context, token string, now time.Time,
 		}
 	}
 	if signer == nil {
-		return nil, v.rejected(errSignature, &h)
+		return nil, v.rejected(ctx, errSignature, refusal{h: &h})
 	}
 	if v.cache != nil {
 		v.cache.put(token, &cacheEntry{claims: tc, header: h, key: signer, gen: set.gen})
@@ -159,11 +160,11 @@ func (v *Verifier) verifyCached(ctx context.Context, token string, e *cacheEntry
 		if err == errExpired {
 			v.cache.remove(token)
 		}
-		return nil, v.rejected(err, nil)
+		return nil, v.rejected(ctx, err, refusal{h: &e.header, claims: e.claims, audience: audience})
 	}
 	set, err := v.keys.current(ctx, now)
 	if err != nil {
-		return nil, v.rejected(err, nil)
+		return nil, v.rejected(ctx, err, refusal{h: &e.header})
 	}
 	if !e.keyStillSelected(set) {
 		// Verify afresh: the set changed in a way that no longer leads to
@@ -215,17 +216,4 @@ func validAudienceArgs(audience []string) bool {
 		}
 	}
 	return true
-}
-
-// rejected logs a refusal at debug level, with the reason and a sanitized
-// key id, never the token.
-func (v *Verifier) rejected(err error, h *header) error {
-	if v.log.Enabled(context.Background(), slog.LevelDebug) {
-		attrs := []any{"reason", string(ReasonOf(err))}
-		if h != nil {
-			attrs = append(attrs, "alg", h.alg.String(), "kid", truncate(h.kid, 64))
-		}
-		v.log.Debug("bearerkit: token rejected", attrs...)
-	}
-	return err
 }
