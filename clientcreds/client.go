@@ -37,13 +37,13 @@ type Client struct {
 	onWait func()
 
 	mu         sync.Mutex
-	cur        *token              // last good token; kept while valid, even if a refresh fails
+	cur        *token               // last good token; kept while valid, even if a refresh fails
 	call       *flight.Call[*token] // the fetch in flight, if any
-	failures   int                 // consecutive failed fetches
-	lastErr    error               // the last fetch's error, nil after a success
-	pauseUntil time.Time           // no fetch before this, after a failure
-	lastForced time.Time           // when the last forced refresh began
-	tokenURL   *url.URL            // configured or discovered endpoint
+	failures   int                  // consecutive failed fetches
+	lastErr    error                // the last fetch's error, nil after a success
+	pauseUntil time.Time            // no fetch before this, after a failure
+	lastForced time.Time            // when the last forced refresh began
+	tokenURL   *url.URL             // configured or discovered endpoint
 	closed     bool
 
 	life   context.Context // ends with Close; every fetch runs under it
@@ -222,7 +222,7 @@ func (c *Client) run(ctx context.Context, call *flight.Call[*token]) {
 // Pacing after failed fetches: the pause doubles with each failure in a
 // row, from a base that depends on what failed, up to a cap.
 const (
-	pauseTransient    = time.Second     // network errors, 5xx, 429
+	pauseTransient    = time.Second // network errors, 5xx, 429
 	pauseTransientMax = 30 * time.Second
 	pauseRefused      = 10 * time.Second // 4xx and unusable answers: the server said no
 	pauseRefusedMax   = 5 * time.Minute
