@@ -22,7 +22,7 @@ type Key struct {
 	// ID is the kid published in the JWKS and put in minted token headers.
 	ID string
 	// Alg is the JWS algorithm the key signs with: RS256/384/512,
-	// PS256/384/512, ES256/384/512 or EdDSA.
+	// PS256/384/512, ES256/384/512, EdDSA or Ed25519 (RFC 9864).
 	Alg string
 	// Private is an *rsa.PrivateKey, *ecdsa.PrivateKey or
 	// ed25519.PrivateKey.
@@ -45,7 +45,7 @@ func NewKey(alg string) (*Key, error) {
 		priv, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	case "ES512":
 		priv, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-	case "EdDSA":
+	case "EdDSA", "Ed25519":
 		_, priv, err = ed25519.GenerateKey(rand.Reader)
 	default:
 		return nil, fmt.Errorf("authtest: unsupported algorithm %q", alg)

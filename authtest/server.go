@@ -58,6 +58,10 @@ type Fault struct {
 	Wait   <-chan struct{}
 	Body   []byte      // replaces the normal body when non-nil
 	Header http.Header // added to the response
+	// Arrived, when not nil, receives a value as each request arrives,
+	// before Delay and Wait, so a test can tell that a request it holds has
+	// reached the server. Give it room, or receive from it.
+	Arrived chan<- struct{}
 }
 
 type options struct {
@@ -288,6 +292,13 @@ func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 func applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
 	if f == nil {
 		return false
+	}
+	if f.Arrived != nil {
+		select {
+		case f.Arrived <- struct{}{}:
+		case <-r.Context().Done():
+			return true
+		}
 	}
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)

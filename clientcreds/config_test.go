@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/bearerkit/bearerkit/authtest"
+	"github.com/bearerkit/bearerkit/core"
 )
 
 func validConfig() Config {
@@ -239,4 +240,23 @@ func TestH1SecretNeverShown(t *testing.T) {
 		check(t, "error", err.Error())
 		check(t, "error %+v", fmt.Sprintf("%+v", err))
 	})
+}
+
+// core and clientcreds apply one URL policy to an issuer used for
+// discovery: whatever one refuses, the other refuses too.
+func TestIssuerRulesMatchCore(t *testing.T) {
+	for _, iss := range []string{
+		"https://a.example", "https://a.example/tenant/", "http://127.0.0.1:8080", "http://[::1]/x",
+		"https://a.example/t?x=1", "https://a.example/t?", "https://a.example/#f", "https://u:p@a.example",
+		"http://a.example", "ftp://a.example", "a.example", "", "https://", "/relative",
+	} {
+		_, ccErr := New(Config{ClientID: testID, ClientSecret: testSecret, Issuer: iss})
+		_, coreErr := core.New(core.Config{Issuer: iss})
+		if (ccErr == nil) != (coreErr == nil) {
+			t.Errorf("issuer %q: clientcreds %v, core %v", iss, ccErr, coreErr)
+		}
+	}
+	if _, err := New(Config{ClientID: testID, ClientSecret: testSecret, Issuer: "https://a.example/t?x=1"}); err == nil {
+		t.Error("an issuer with a query was accepted")
+	}
 }

@@ -34,7 +34,7 @@
 // getting the current one; only one fetch runs at a time, no lock is held
 // while it does, and a caller whose ctx ends stops waiting without failing
 // the fetch for others. A failed refresh keeps the current token until it
-// expires; background refreshes then pause 5 s between tries.
+// expires.
 //
 // expires_in (RFC 6749 §5.1) is counted from when the request was sent.
 // Absent, zero or negative, it is taken as [DefaultLifetime] (5 min); over
@@ -54,8 +54,36 @@
 // 4xx answers are final: an RFC 6749 §5.2 error is returned as an
 // *oauth2.RetrieveError, reachable with errors.As, which is a copy holding
 // no credentials (its Response.Request has only the method and URL, its
-// Body and texts are capped and redacted). Redirects from the token
-// endpoint are never followed, and bodies over 256 KiB are refused.
+// Body and texts are redacted, then capped at 4 KiB). Redirects from the
+// token endpoint are never followed, and bodies over 256 KiB are refused.
+//
+// Failed fetches are paced, whether or not a token is still held: after a
+// fetch fails, no other starts (for callers, background refreshes or the
+// HTTP client's forced refreshes) until a pause has passed, and callers
+// without a valid token get the last error at once, still reachable with
+// errors.As. The pause doubles with each failure in a row:
+//
+//	after network errors, 5xx, 429   1 s, 2 s, 4 s, … at most 30 s
+//	after 4xx and unusable answers   10 s, 20 s, 40 s, … at most 5 min
+//
+// A success ends the run. [Client.Status] reports the token held, the
+// failures in a row and when the next attempt may start; Config.Logger hears
+// of a run of failures once, at Warn, and of its end at Info.
+//
+// # Redaction
+//
+// A confused token endpoint or a proxy's error page may echo the request.
+// Every text that comes back — error bodies, descriptions, headers,
+// transport errors — is cleaned of the secret (and of the private_key_jwt
+// assertion) as sent and as a server may re-encode it: form- and
+// path-escaped, JSON-escaped (HTML-safe or not, with an escaped solidus,
+// non-ASCII as \u escapes), HTML-escaped, and the Basic credential and the
+// secret in base64. Pieces of those spellings of 4 bytes or more, and a
+// piece of any length that ends a text, are cleaned too; only then is a text
+// cut to its size limit.
+//
+// [Client.Close] stops a Client: a fetch in flight is cancelled and waited
+// for, and no other starts.
 //
 // # Outbound requests
 //

@@ -1,6 +1,6 @@
 package core_test
 
-// SECURITY.md section A: algorithms and keys.
+// docs/security-checklist.md, section A: algorithms and keys.
 
 import (
 	"context"
@@ -300,13 +300,17 @@ func TestA7RandomKidsWhileEndpointFails(t *testing.T) {
 	}
 	for name, f := range faults {
 		t.Run(name, func(t *testing.T) {
-			cfg := core.Config{}
-			if f.Wait != nil {
-				cfg.FetchTimeout = 50 * time.Millisecond
-			}
-			e := newEnv(t, cfg)
+			// A hung endpoint: requests stop waiting after FetchWait while
+			// the refetch stays in flight until the test lets it go.
+			e := newEnv(t, core.Config{FetchWait: time.Millisecond})
 			e.prefetch(t)
 			e.clock.Advance(core.DefaultRefetchCooldown)
+			var release chan struct{}
+			arrived := make(chan struct{}, 1)
+			if f.Wait != nil {
+				release = make(chan struct{})
+				f = &authtest.Fault{Wait: release, Arrived: arrived}
+			}
 			e.srv.SetJWKSFault(f)
 			key := e.srv.SigningKey()
 			var wg sync.WaitGroup
@@ -323,10 +327,14 @@ func TestA7RandomKidsWhileEndpointFails(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			// One refetch within the cooldown. A fetch that times out may end
-			// before its request reaches the server, so then it is at most one.
-			if got := e.srv.JWKSRequests(); got != 2 && (f.Wait == nil || got != 1) {
-				t.Errorf("JWKS requests = %d, want 2", got)
+			if release != nil {
+				<-arrived // the one refetch, still held
+			}
+			if got := e.srv.JWKSRequests(); got != 2 {
+				t.Errorf("JWKS requests = %d, want 2: the prefetch and one refetch", got)
+			}
+			if release != nil {
+				close(release)
 			}
 			if _, err := e.verify(e.srv.Token(testAudience)); err != nil {
 				t.Errorf("good key lost: %v", err)
@@ -339,7 +347,7 @@ func TestA8TokensWithoutKid(t *testing.T) {
 	for _, n := range []int{1, 2, 50} {
 		e := newEnv(t, core.Config{})
 		for range n - 1 {
-			if _, err := e.srv.AddKey("RS256"); err != nil {
+			if _, err := e.srv.AddKey("EdDSA"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -359,7 +367,7 @@ func TestA8TokensWithoutKid(t *testing.T) {
 			}
 		}
 		key := keys[0]
-		nullKid := mustRaw(t, key, `{"alg":"RS256","kid":null}`, `{"iss":"`+e.srv.Issuer+`","aud":"orders-api","exp":`+itoa(e.clock.Now().Add(time.Hour).Unix())+`}`)
+		nullKid := mustRaw(t, key, `{"alg":"`+key.Alg+`","kid":null}`, `{"iss":"`+e.srv.Issuer+`","aud":"orders-api","exp":`+itoa(e.clock.Now().Add(time.Hour).Unix())+`}`)
 		if _, err := e.verify(nullKid); err != nil {
 			t.Errorf("%d keys, kid null: %v", n, err)
 		}
@@ -489,6 +497,22 @@ func TestA12TokenTypes(t *testing.T) {
 		if _, err := e.verify(e.mintWith(t, e.srv.SigningKey(), map[string]any{"typ": typ}, e.srv.Claims(testAudience))); (err == nil) != ok {
 			t.Errorf("lenient, typ %q: err = %v", typ, err)
 		}
+	}
+}
+
+// An empty typ member is not an absent one (I3): one reader would treat
+// it as "no type declared", another as an unknown type.
+func TestI3EmptyTypRefused(t *testing.T) {
+	for _, cfg := range []core.Config{{}, {StrictRFC9068: true}} {
+		e := newEnv(t, cfg)
+		c, err := e.verify(e.mintWith(t, e.srv.SigningKey(), map[string]any{"typ": ""}, e.srv.Claims(testAudience)))
+		expectReject(t, c, err, core.ErrInvalidToken, core.ReasonType)
+		noFetch(t, e)
+	}
+	// Absent stays accepted by the lenient default.
+	e := newEnv(t, core.Config{})
+	if _, err := e.verify(e.mintWith(t, e.srv.SigningKey(), map[string]any{"typ": nil}, e.srv.Claims(testAudience))); err != nil {
+		t.Errorf("no typ: %v", err)
 	}
 }
 

@@ -1,6 +1,6 @@
 package core_test
 
-// SECURITY.md section C: claims.
+// docs/security-checklist.md, section C: claims.
 
 import (
 	"bytes"
@@ -113,7 +113,7 @@ func TestC4IssuedAt(t *testing.T) {
 		t.Errorf("missing iat, lenient: %v", err)
 	}
 	k := strict.srv.SigningKey()
-	tok := mustRaw(t, k, `{"alg":"RS256","kid":"`+k.ID+`","typ":"at+jwt"}`, strict.claimsWith("iat", ""))
+	tok := mustRaw(t, k, `{"alg":"`+k.Alg+`","kid":"`+k.ID+`","typ":"at+jwt"}`, strict.claimsWith("iat", ""))
 	if _, err := strict.verify(tok); core.ReasonOf(err) != core.ReasonMissingClaim {
 		t.Errorf("missing iat, strict: %v", err)
 	}
@@ -170,7 +170,7 @@ func TestC8StrictAndTypes(t *testing.T) {
 	strict := newEnv(t, core.Config{StrictRFC9068: true})
 	k := strict.srv.SigningKey()
 	sign := func(payload string) string {
-		return mustRaw(t, k, `{"alg":"RS256","kid":"`+k.ID+`","typ":"at+jwt"}`, payload)
+		return mustRaw(t, k, `{"alg":"`+k.Alg+`","kid":"`+k.ID+`","typ":"at+jwt"}`, payload)
 	}
 	if _, err := strict.verify(sign(strict.claimsWith("x", `1`))); err != nil {
 		t.Fatalf("complete claims refused: %v", err)
@@ -200,6 +200,10 @@ func TestC9Scopes(t *testing.T) {
 		`"scp":["orders:read"]`: 200, `"scp":"x orders:read"`: 200, `"scope":"x","scp":["orders:read"]`: 200,
 		`"scope":"orders:read:all"`: 403, `"scope":"ORDERS:READ"`: 403, `"scope":"orders:rea"`: 403, `"scope":""`: 403,
 		`"scp":["orders:read",1]`: 401, `"scope":["orders:read"]`: 401,
+		// An array element is one scope: one holding a space is refused,
+		// never split into two grants, and so is an empty one.
+		`"scp":["x orders:read"]`: 401, `"scp":["orders:read x"]`: 401, `"scp":["orders:read",""]`: 401,
+		`"scp":[]`: 403,
 	} {
 		payload := strings.TrimSuffix(e.claimsWith("x", "1"), "}") + "," + raw + "}"
 		rec := httptest.NewRecorder()

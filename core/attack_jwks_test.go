@@ -1,6 +1,6 @@
 package core_test
 
-// SECURITY.md section D: JWKS content. Each case sits beside one good key,
+// docs/security-checklist.md, section D: JWKS content. Each case sits beside one good key,
 // which must keep working.
 
 import (
@@ -49,7 +49,7 @@ func rsaJWK(n *big.Int, e string, kid string) json.RawMessage {
 }
 
 func TestD1RSAKeySizesAndExponents(t *testing.T) {
-	e := newEnv(t, core.Config{})
+	e := newEnv(t, core.Config{}, authtest.WithAlgorithm("RS256"))
 	k1024, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 package core_test
 
-// SECURITY.md section B: serialization.
+// docs/security-checklist.md, section B: serialization.
 
 import (
 	"crypto"
@@ -94,7 +94,7 @@ func TestB4NonCanonicalBase64(t *testing.T) {
 		}
 		payload = `{"iss":"` + e.srv.Issuer + `","aud":"orders-api","exp":` + itoa(e.clock.Now().Unix()+3600) + `,"n":"` + strconv.Itoa(i) + `~?>"}`
 	}
-	urlTok := mustRaw(t, key, `{"alg":"RS256","kid":"`+key.ID+`"}`, payload)
+	urlTok := mustRaw(t, key, `{"alg":"`+key.Alg+`","kid":"`+key.ID+`"}`, payload)
 	if _, err := e.verify(urlTok); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestB4NonCanonicalBase64(t *testing.T) {
 func TestB5NotAJSONObject(t *testing.T) {
 	e := newEnv(t, core.Config{})
 	key := e.srv.SigningKey()
-	header := `{"alg":"RS256","kid":"` + key.ID + `"}`
+	header := `{"alg":"` + key.Alg + `","kid":"` + key.ID + `"}`
 	payload := `{"iss":"` + e.srv.Issuer + `","aud":"orders-api","exp":` + itoa(e.clock.Now().Unix()+3600) + `}`
 	utf16 := func(s string) string {
 		var b []byte
@@ -156,7 +156,7 @@ func TestB5NotAJSONObject(t *testing.T) {
 			expectReject(t, c, err, core.ErrInvalidToken, "")
 		})
 	}
-	spaced := " {\n\t\"alg\" : \"RS256\" ,\r\n \"kid\":\"" + key.ID + "\" } "
+	spaced := " {\n\t\"alg\" : \"" + key.Alg + "\" ,\r\n \"kid\":\"" + key.ID + "\" } "
 	if _, err := e.verify(mustRaw(t, key, spaced, strings.ReplaceAll(payload, ",", " ,\n "))); err != nil {
 		t.Errorf("whitespace inside the JSON: %v", err)
 	}
@@ -168,19 +168,19 @@ func TestB6DuplicatesAndCaseVariants(t *testing.T) {
 	exp := itoa(e.clock.Now().Unix() + 3600)
 	good := `"iss":"` + e.srv.Issuer + `","aud":"orders-api","exp":` + exp
 	for name, tc := range map[string][2]string{
-		"alg twice":          {`{"alg":"RS256","alg":"RS256","kid":"` + key.ID + `"}`, `{` + good + `}`},
-		"iss twice":          {`{"alg":"RS256","kid":"` + key.ID + `"}`, `{` + good + `,"iss":"evil"}`},
-		"escaped iss":        {`{"alg":"RS256","kid":"` + key.ID + `"}`, `{` + good + `,"\u0069ss":"evil"}`},
-		"nested duplicate":   {`{"alg":"RS256","kid":"` + key.ID + `"}`, `{` + good + `,"ext":{"a":1,"a":2}}`},
-		"kid twice":          {`{"alg":"RS256","kid":"x","kid":"` + key.ID + `"}`, `{` + good + `}`},
-		"duplicate in array": {`{"alg":"RS256","kid":"` + key.ID + `"}`, `{` + good + `,"ext":[{"b":1,"b":1}]}`},
+		"alg twice":          {`{"alg":"` + key.Alg + `","alg":"` + key.Alg + `","kid":"` + key.ID + `"}`, `{` + good + `}`},
+		"iss twice":          {`{"alg":"` + key.Alg + `","kid":"` + key.ID + `"}`, `{` + good + `,"iss":"evil"}`},
+		"escaped iss":        {`{"alg":"` + key.Alg + `","kid":"` + key.ID + `"}`, `{` + good + `,"\u0069ss":"evil"}`},
+		"nested duplicate":   {`{"alg":"` + key.Alg + `","kid":"` + key.ID + `"}`, `{` + good + `,"ext":{"a":1,"a":2}}`},
+		"kid twice":          {`{"alg":"` + key.Alg + `","kid":"x","kid":"` + key.ID + `"}`, `{` + good + `}`},
+		"duplicate in array": {`{"alg":"` + key.Alg + `","kid":"` + key.ID + `"}`, `{` + good + `,"ext":[{"b":1,"b":1}]}`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, err := e.verify(mustRaw(t, key, tc[0], tc[1]))
 			expectReject(t, c, err, core.ErrInvalidToken, core.ReasonMalformed)
 		})
 	}
-	c, err := e.verify(mustRaw(t, key, `{"alg":"RS256","kid":"`+key.ID+`","ALG":"none"}`, `{`+good+`,"ISS":"evil","Iss":"evil","AUD":"x"}`))
+	c, err := e.verify(mustRaw(t, key, `{"alg":"`+key.Alg+`","kid":"`+key.ID+`","ALG":"none"}`, `{`+good+`,"ISS":"evil","Iss":"evil","AUD":"x"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,8 +284,8 @@ func TestB10HeaderReencoded(t *testing.T) {
 	key := e.srv.SigningKey()
 	p := strings.Split(e.srv.Token(testAudience), ".")
 	for name, h := range map[string]string{
-		"whitespace": `{ "alg": "RS256", "kid": "` + key.ID + `", "typ": "at+jwt" }`,
-		"order":      `{"typ":"at+jwt","kid":"` + key.ID + `","alg":"RS256"}`,
+		"whitespace": `{ "alg": "` + key.Alg + `", "kid": "` + key.ID + `", "typ": "at+jwt" }`,
+		"order":      `{"typ":"at+jwt","kid":"` + key.ID + `","alg":"` + key.Alg + `"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, err := e.verify(b64(h) + "." + p[1] + "." + p[2])

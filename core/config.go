@@ -125,11 +125,11 @@ type Config struct {
 	// [DefaultFetchTimeout] (10 s).
 	FetchTimeout time.Duration
 
-	// FetchWait bounds how long a request waits for a key set fetch it
-	// needs — on a cold start, or for a kid the cached set lacks — when its
-	// own context allows longer; 0 means [DefaultFetchWait] (5 s). The fetch
-	// itself goes on for up to FetchTimeout, and later requests use its
-	// result.
+	// FetchWait bounds how long a request whose context has no deadline
+	// waits for a key set fetch it needs — on a cold start, or for a kid
+	// the cached set lacks; 0 means [DefaultFetchWait] (5 s). A context with
+	// a deadline waits until then. Either way the fetch itself goes on for
+	// up to FetchTimeout, and later requests use its result.
 	FetchWait time.Duration
 
 	// AllowInsecureHTTP permits http:// discovery and JWKS URLs on hosts

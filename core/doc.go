@@ -21,9 +21,10 @@
 //     members. Header members enc, zip, b64, crit, cty, jwk, jku, x5u and x5c
 //     are refused: keys only ever come from the configured issuer's JWKS.
 //   - alg must be in the allow-list ([DefaultAlgorithms]); none and HS* are
-//     never accepted. The key must fit the algorithm: a JWK's own alg, or
-//     else its type and curve.
-//   - typ may be absent, JWT, at+jwt or application/at+jwt;
+//     never accepted. Ed25519 keys verify both EdDSA and its RFC 9864
+//     fully-specified name Ed25519. The key must fit the algorithm: a JWK's
+//     own alg, or else its type and curve.
+//   - typ may be absent (but not empty), JWT, at+jwt or application/at+jwt;
 //     [Config.StrictRFC9068] requires at+jwt and the RFC 9068 claims. The
 //     lenient default cannot tell an OpenID Connect ID token whose aud equals
 //     the API identifier from an access token: issuers that send at+jwt
@@ -58,7 +59,18 @@
 //
 // Repeated tokens are served from a bounded cache of verified tokens keyed
 // by the exact token string; every hit re-checks time, audience and that the
-// signing key is still published.
+// signing key is still published. Its byte bound counts what each entry
+// keeps alive on the heap.
+//
+// # Logs
+//
+// With [Config.Logger] set, refusals that usually mean a misconfiguration —
+// a token for another issuer or audience, a key id the issuer does not
+// publish even after a refetch — are logged at Warn, at most once a minute
+// each, with the configured and the received values (sanitized and
+// truncated) and near misses (a trailing slash, letter case, the scheme)
+// named as such. Other refusals are logged at Debug. Key set outages are
+// logged at Warn when they begin and at Info when they end.
 //
 // # HTTP
 //
@@ -70,7 +82,7 @@
 //	bad, expired, wrong iss/aud   401  Bearer realm="api", error="invalid_token", error_description="…"
 //	more than one token           400  Bearer realm="api", error="invalid_request", error_description="…"
 //	valid token, missing scope    403  Bearer realm="api", error="insufficient_scope", scope="…"
-//	signing keys unavailable      503  Retry-After: 30
+//	signing keys unavailable      503  Retry-After: seconds until the next fetch
 //
 // Tokens never appear in errors or logs.
 package core

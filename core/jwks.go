@@ -21,7 +21,7 @@ import (
 // Readers load the current set with one atomic read. Fetches run in their
 // own goroutine under the cache's lifetime context, never a request's:
 // requests that need the result wait on the fetch or their own context
-// (bounded by Config.FetchWait), whichever ends first, so a caller that
+// (or Config.FetchWait when it has no deadline), whichever ends first, so a caller that
 // gives up never fails the fetch for the others. At most one fetch is in
 // flight. Fetches caused by requests wait out a cooldown counted from the
 // last attempt; while no usable set is held, fetches are instead scheduled
@@ -140,14 +140,18 @@ func (c *keyCache) refetch(ctx context.Context, now time.Time, seen *keySet) (*k
 	return c.set.Load(), true
 }
 
-// wait waits for call, bounded by ctx and by Config.FetchWait, so that a
-// request without a deadline does not hang on a slow key set endpoint.
+// wait waits for call as long as ctx allows; a ctx without a deadline
+// waits at most Config.FetchWait, so that a request from a server without
+// timeouts does not hang on a slow key set endpoint.
 func (c *keyCache) wait(ctx context.Context, call *flight.Call[*keySet]) (*keySet, error) {
 	if set, err, done := call.Result(); done {
 		return set, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.s.FetchWait)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.s.FetchWait)
+		defer cancel()
+	}
 	return call.Wait(ctx)
 }
 

@@ -341,7 +341,7 @@ func TestD9RemovedKeyStopsVerifying(t *testing.T) {
 func TestA11KeysSharingAKidAcrossIssuers(t *testing.T) {
 	a := newEnv(t, core.Config{})
 	b := newEnv(t, core.Config{})
-	shared := mustKey(t, "RS256")
+	shared := mustKey(t, a.srv.SigningKey().Alg)
 	shared.ID = a.srv.SigningKey().ID
 	b.srv.PublishKey(shared) // b publishes another key under a's kid
 	tok := a.srv.Token(testAudience)
@@ -367,15 +367,15 @@ func TestA11KeysSharingAKidAcrossIssuers(t *testing.T) {
 func TestAmbiguousKid(t *testing.T) {
 	e := newEnv(t, core.Config{})
 	signing := e.srv.SigningKey()
-	twin := mustKey(t, "RS256")
+	twin := mustKey(t, signing.Alg)
 	twin.ID = signing.ID
 	e.srv.PublishKey(twin)
 	ec := mustKey(t, "ES256")
 	ec.ID = signing.ID
 	e.srv.PublishKey(ec)
-	// Two RSA keys under one kid: RS256 cannot pick one.
+	// Two Ed25519 keys under one kid: EdDSA cannot pick one.
 	if _, err := e.verify(e.srv.Token(testAudience)); core.ReasonOf(err) != core.ReasonKeyMismatch {
-		t.Errorf("RS256 with two RSA keys under the kid: %v", err)
+		t.Errorf("EdDSA with two Ed25519 keys under the kid: %v", err)
 	}
 	// ES256 picks exactly one.
 	if _, err := e.verify(e.mintWith(t, ec, nil, e.srv.Claims(testAudience))); err != nil {

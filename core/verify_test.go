@@ -17,7 +17,7 @@ import (
 )
 
 func TestVerifyAcceptsEachAlgorithm(t *testing.T) {
-	for _, alg := range []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"} {
+	for _, alg := range []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"} {
 		t.Run(alg, func(t *testing.T) {
 			e := newEnv(t, core.Config{}, authtest.WithAlgorithm(alg))
 			tok := e.srv.Token(testAudience, "orders:read", "orders:write")
@@ -39,6 +39,43 @@ func TestVerifyAcceptsEachAlgorithm(t *testing.T) {
 			}
 		})
 	}
+}
+
+// RFC 9864 names EdDSA over Ed25519 "Ed25519". Both names verify with an
+// Ed25519 key; a key published for one of them is used for that one only,
+// and no other key type verifies either.
+func TestEd25519AlgorithmName(t *testing.T) {
+	e := newEnv(t, core.Config{Algorithms: []string{"Ed25519"}}, authtest.WithAlgorithm("Ed25519"))
+	if _, err := e.verify(e.srv.Token(testAudience)); err != nil {
+		t.Fatalf("Ed25519 token: %v", err)
+	}
+	eddsa := mustKey(t, "EdDSA")
+	e.srv.PublishKey(eddsa)
+	c, err := e.verify(e.mintWith(t, eddsa, nil, e.srv.Claims(testAudience)))
+	expectReject(t, c, err, core.ErrInvalidToken, core.ReasonAlgorithm) // EdDSA is not in this allow-list
+
+	e = newEnv(t, core.Config{})
+	bare := mustKey(t, "Ed25519")
+	bare.HideAlg = true
+	e.srv.PublishKey(bare)
+	for _, alg := range []string{"EdDSA", "Ed25519"} {
+		if _, err := e.verify(e.mintWith(t, bare, map[string]any{"alg": alg}, e.srv.Claims(testAudience))); err != nil {
+			t.Errorf("alg %s with an alg-less Ed25519 key: %v", alg, err)
+		}
+	}
+	// A key whose JWK says EdDSA is not used for Ed25519, and the reverse.
+	e.srv.PublishKey(eddsa)
+	ed := mustKey(t, "Ed25519")
+	e.srv.PublishKey(ed)
+	e.prefetch(t)
+	c, err = e.verify(e.mintWith(t, eddsa, map[string]any{"alg": "Ed25519"}, e.srv.Claims(testAudience)))
+	expectReject(t, c, err, core.ErrInvalidToken, core.ReasonKeyMismatch)
+	c, err = e.verify(e.mintWith(t, ed, map[string]any{"alg": "EdDSA"}, e.srv.Claims(testAudience)))
+	expectReject(t, c, err, core.ErrInvalidToken, core.ReasonKeyMismatch)
+	// An RSA key never verifies an Ed25519 token.
+	rsaKey := e.srv.SigningKey()
+	c, err = e.verify(e.mintWith(t, rsaKey, map[string]any{"alg": "Ed25519"}, e.srv.Claims(testAudience)))
+	expectReject(t, c, err, core.ErrInvalidToken, core.ReasonKeyMismatch)
 }
 
 func TestVerifyAcceptsKeysWithoutAlg(t *testing.T) {
