@@ -399,7 +399,6 @@ func TestE7DiscoveryChecks(t *testing.T) {
 	})
 }
 
-
 func TestE10RequestHeaders(t *testing.T) {
 	var got http.Header
 	var mu sync.Mutex

@@ -119,4 +119,3 @@ func TestF5KidlessTokenAgainstManyKeys(t *testing.T) {
 	c, err := e.verify(e.mintWith(t, other, map[string]any{"kid": nil}, e.srv.Claims(testAudience)))
 	expectReject(t, c, err, core.ErrInvalidToken, core.ReasonSignature)
 }
-
