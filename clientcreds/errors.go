@@ -159,42 +159,61 @@ func lowerHexEscapes(s, prefix string) string {
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 // clean replaces every spelling of a credential in s, every prefix of one
-// that is at least minFragment long, and any prefix that ends s.
+// that is at least minFragment long, and any prefix that ends s. Matches
+// are all found in s as given and replaced in one pass, so a replacement
+// never meets another spelling's search. A credential that shares
+// characters with the marker could meet the text beside a marker and
+// spell itself again: the pass then repeats, and a text that still holds a
+// credential after three is replaced whole.
 func (r redactor) clean(s string) string {
-	for _, f := range r.forms {
-		s = strings.ReplaceAll(s, f, redacted)
+	for range 3 {
+		s = r.cleanOnce(s)
+		if !r.holdsAny(s) {
+			return s
+		}
 	}
-	for _, f := range r.forms {
-		s = redactFragments(s, f)
-	}
-	return s
+	return redacted
 }
 
-// redactFragments replaces the prefixes of form found in s as clean
-// describes.
-func redactFragments(s, form string) string {
-	var b strings.Builder
-	i := 0
-	for i < len(s) {
-		j := strings.IndexByte(s[i:], form[0])
-		if j < 0 {
-			break
+func (r redactor) holdsAny(s string) bool {
+	for _, f := range r.forms {
+		if strings.Contains(s, f) {
+			return true
 		}
-		j += i
-		n := commonPrefix(s[j:], form)
-		if n >= minFragment || (n > 0 && j+n == len(s)) {
-			b.WriteString(s[i:j])
-			b.WriteString(redacted)
-			i = j + n
-			continue
-		}
-		b.WriteString(s[i : j+1])
-		i = j + 1
 	}
-	if i == 0 {
+	return false
+}
+
+func (r redactor) cleanOnce(s string) string {
+	var spans [][2]int
+	for _, f := range r.forms {
+		least := min(minFragment, len(f))
+		for j := 0; j < len(s); j++ {
+			if s[j] != f[0] {
+				continue
+			}
+			n := commonPrefix(s[j:], f)
+			if n >= least || j+n == len(s) {
+				spans = append(spans, [2]int{j, j + n})
+			}
+		}
+	}
+	if len(spans) == 0 {
 		return s
 	}
-	b.WriteString(s[i:])
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	var b strings.Builder
+	at := 0
+	for k := 0; k < len(spans); {
+		start, end := spans[k][0], spans[k][1]
+		for k++; k < len(spans) && spans[k][0] <= end; k++ {
+			end = max(end, spans[k][1])
+		}
+		b.WriteString(s[at:start])
+		b.WriteString(redacted)
+		at = end
+	}
+	b.WriteString(s[at:])
 	return b.String()
 }
 
