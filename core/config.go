@@ -136,9 +136,13 @@ type Config struct {
 	// other than loopback. Never set it in production.
 	AllowInsecureHTTP bool
 
-	// Logger receives key-set events and rejection reasons at debug level.
-	// Tokens are never logged. nil means no logging.
+	// Logger receives key set events and refusals (see the package
+	// documentation, "Logs"). Tokens are never logged. nil means no
+	// logging.
 	Logger *slog.Logger
+
+	// Hooks observe verifications and key set changes.
+	Hooks Hooks
 }
 
 // settings is a Config with defaults applied and values checked.

@@ -224,20 +224,37 @@ func (c *keyCache) run(call *flight.Call[*keySet], noCache bool) {
 	failures := c.failures
 	c.mu.Unlock()
 
+	c.report(set, err, recovered, outageBegins, retryIn, failures)
+	call.Finish(set, err)
+}
+
+// report logs the outcome of a fetch and tells the KeySet hook.
+func (c *keyCache) report(set *keySet, err error, recovered, outageBegins bool, retryIn time.Duration, failures int) {
+	e := KeySetEvent{Issuer: c.s.Issuer, Err: err}
 	switch {
 	case err == nil && recovered:
 		c.log.Info("bearerkit: key set recovered", "keys", len(set.keys), "skipped", set.skipped)
+		e.State, e.Keys = KeySetRecovered, len(set.keys)
 	case err == nil:
 		c.log.Debug("bearerkit: key set loaded", "keys", len(set.keys), "skipped", set.skipped, "refresh_at", set.refreshAt)
+		e.State, e.Keys = KeySetLoaded, len(set.keys)
 	case outageBegins:
 		c.log.Warn("bearerkit: no usable signing keys; requests get 503 until a fetch succeeds",
 			"error", err.Error(), "retry_in", retryIn)
+		e.State, e.Retry = KeySetUnavailable, retryIn
 	case retryIn > 0:
 		c.log.Debug("bearerkit: key set fetch failed again", "error", err.Error(), "failures", failures, "retry_in", retryIn)
+		e.State, e.Retry = KeySetUnavailable, retryIn
 	default:
 		c.log.Warn("bearerkit: key set refresh failed; keeping the last good keys", "error", err.Error())
+		e.State = KeySetStale
+		if cur := c.set.Load(); cur != nil {
+			e.Keys = len(cur.keys)
+		}
 	}
-	call.Finish(set, err)
+	if c.s.Hooks.KeySet != nil {
+		c.s.Hooks.KeySet(e)
+	}
 }
 
 // retryDelay is the wait before the next outage retry: retryFirst after the

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +41,14 @@ func (l *logCapture) count(parts ...string) int {
 // first attempt that succeeds ends the outage.
 func TestOutageRecoveryRetriesInBackground(t *testing.T) {
 	logs := &logCapture{}
-	e := newEnv(t, core.Config{Logger: slog.New(logs)})
+	var mu sync.Mutex
+	var states []core.KeySetState
+	hooks := core.Hooks{KeySet: func(e core.KeySetEvent) {
+		mu.Lock()
+		states = append(states, e.State)
+		mu.Unlock()
+	}}
+	e := newEnv(t, core.Config{Logger: slog.New(logs), Hooks: hooks})
 	e.srv.SetJWKSFault(&authtest.Fault{Status: http.StatusServiceUnavailable})
 	tok := e.srv.Token(testAudience)
 
@@ -91,6 +100,12 @@ func TestOutageRecoveryRetriesInBackground(t *testing.T) {
 	}
 	if n := logs.count("keeping the last good keys"); n != 0 {
 		t.Errorf("%d lines claim last good keys were kept", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := slices.Repeat([]core.KeySetState{core.KeySetUnavailable}, len(wantDelays)+1)
+	if want = append(want, core.KeySetRecovered); !slices.Equal(states, want) {
+		t.Errorf("key set events %v, want %v", states, want)
 	}
 }
 

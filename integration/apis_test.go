@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -129,7 +130,10 @@ type refusal struct {
 	status     int
 	challenge  string // the exact WWW-Authenticate value; "" means none
 	retryAfter string // the exact Retry-After value; "" means none
-	code       string // the "error" member of the JSON body
+	// retryAfterMax, when set, takes the place of retryAfter: a number of
+	// seconds from 1 to this.
+	retryAfterMax int
+	code          string // the "error" member of the JSON body
 }
 
 var (
@@ -140,7 +144,7 @@ var (
 		challenge: `Bearer realm="api", error="invalid_token", error_description="the token is not meant for this resource"`, code: "invalid_token"}
 	refusedInvalid = refusal{status: http.StatusUnauthorized,
 		challenge: `Bearer realm="api", error="invalid_token", error_description="the token is invalid"`, code: "invalid_token"}
-	refusedUnavailable = refusal{status: http.StatusServiceUnavailable, retryAfter: "30", code: "temporarily_unavailable"}
+	refusedUnavailable = refusal{status: http.StatusServiceUnavailable, retryAfterMax: 2, code: "temporarily_unavailable"}
 )
 
 func (a api) expectRefusal(t *testing.T, ans answer, want refusal) {
@@ -151,7 +155,10 @@ func (a api) expectRefusal(t *testing.T, ans answer, want refusal) {
 	if got := ans.header.Get("WWW-Authenticate"); got != want.challenge {
 		t.Errorf("%s: WWW-Authenticate %q, want %q", a.name, got, want.challenge)
 	}
-	if got := ans.header.Get("Retry-After"); got != want.retryAfter {
+	got := ans.header.Get("Retry-After")
+	if n, err := strconv.Atoi(got); want.retryAfterMax > 0 && (err != nil || n < 1 || n > want.retryAfterMax) {
+		t.Errorf("%s: Retry-After %q, want 1 to %d", a.name, got, want.retryAfterMax)
+	} else if want.retryAfterMax == 0 && got != want.retryAfter {
 		t.Errorf("%s: Retry-After %q, want %q", a.name, got, want.retryAfter)
 	}
 	var body struct {
