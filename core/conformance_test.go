@@ -13,25 +13,40 @@ func TestConformance(t *testing.T) { adaptertest.Run(t, build) }
 
 func TestRejections(t *testing.T) { adaptertest.RunRejections(t, build) }
 
-func build(v *core.Verifier, mode adaptertest.Mode, reached func()) http.Handler {
-	opts := core.Options{Optional: mode.Optional}
-	if mode.Cookie != "" {
-		opts.Extractor = core.FromCookie(mode.Cookie)
+func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) http.Handler {
+	opts := core.Options{Realm: o.Realm, Optional: o.Optional}
+	if o.Cookie != "" {
+		opts.Extractor = core.FromCookie(o.Cookie)
 	}
-	show := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reached()
-		w.Write([]byte(adaptertest.Describe(core.ClaimsFromContext(r.Context()))))
-	})
+	if o.CustomErrors {
+		opts.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
+			status, failure, body := adaptertest.Custom(err)
+			w.Header().Set("X-Failure", failure)
+			w.WriteHeader(status)
+			w.Write([]byte(body))
+		}
+	}
+	if o.SkipHealth {
+		opts.Skip = func(r *http.Request) bool { return r.Pattern == "GET /health" }
+	}
+	show := func(route string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reached(route)
+			w.Write([]byte(adaptertest.Describe(core.ClaimsFromContext(r.Context()))))
+		})
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /me", show)
-	mux.Handle("GET /orders", core.RequireScope("orders:read")(show))
-	mux.Handle("GET /both", core.RequireScope("orders:read", "orders:write")(show))
-	mux.Handle("GET /either", core.RequireAnyScope("orders:read", "orders:write")(show))
+	mux.Handle("GET /me", show("/me"))
+	mux.Handle("POST /me", show("/me"))
+	mux.Handle("GET /health", show("/health"))
+	mux.Handle("GET /orders", core.RequireScope("orders:read")(show("/orders")))
+	mux.Handle("GET /both", core.RequireScope("orders:read", "orders:write")(show("/both")))
+	mux.Handle("GET /either", core.RequireAnyScope("orders:read", "orders:write")(show("/either")))
 	return core.MiddlewareWithOptions(v, opts, adaptertest.Audience)(mux)
 }
 
 func TestPanicLogsHoldNoToken(t *testing.T) {
-	adaptertest.RunPanicLogs(t, func(v *core.Verifier, _ io.Writer) http.Handler {
+	adaptertest.RunPanicLogs(t, func(v core.TokenVerifier, _ io.Writer) http.Handler {
 		return core.Middleware(v, adaptertest.Audience)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 			panic("handler failed")
 		}))

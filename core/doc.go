@@ -74,9 +74,12 @@
 //
 // # HTTP
 //
-// [Middleware] and [RequireScope] protect net/http handlers; the gin and
-// echo adapters use the same [Verifier.Authenticate] and
-// [NewErrorResponse], so every adapter answers alike (RFC 6750 §3):
+// [Middleware] and [RequireScope] protect net/http handlers for any
+// [TokenVerifier]; the gin and echo adapters use the same [Authenticate],
+// [CheckScopes] and [NewErrorResponse], so every adapter answers alike (RFC
+// 6750 §3). Route-level checks answer with the [Options] of the middleware
+// that verified the token, which travel with the claims in the request's
+// context.
 //
 //	no bearer token               401  WWW-Authenticate: Bearer realm="api"
 //	bad, expired, wrong iss/aud   401  Bearer realm="api", error="invalid_token", error_description="…"

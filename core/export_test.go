@@ -76,3 +76,21 @@ func ClearTokenCache(v *Verifier) {
 		v.cache = newTokenCache(v.s.cacheEntries, v.s.TokenCacheBytes)
 	}
 }
+
+// AwaitFetch waits for v's key set fetch in flight, if any, to end.
+func AwaitFetch(v *Verifier) {
+	v.keys.mu.Lock()
+	call := v.keys.call
+	v.keys.mu.Unlock()
+	if call != nil {
+		<-call.Done()
+	}
+}
+
+// FireAndWait runs the held retries of v and waits for the fetch they
+// start to end.
+func (r *Retries) FireAndWait(v *Verifier) int {
+	n := r.Fire()
+	AwaitFetch(v)
+	return n
+}

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -9,125 +8,8 @@ import (
 	"time"
 )
 
-// This file holds everything the HTTP adapters share: token extraction
-// (RFC 6750 §2), the error-to-response mapping (RFC 6750 §3), claims in a
-// request context, and the net/http middleware. ginauth and echoauth call
-// these functions and hold no verification logic of their own.
-
-type claimsKey struct{}
-
-// WithClaims returns a copy of ctx that carries c.
-func WithClaims(ctx context.Context, c *Claims) context.Context {
-	return context.WithValue(ctx, claimsKey{}, c)
-}
-
-// ClaimsFromContext returns the claims stored by the middleware.
-func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
-	c, ok := ctx.Value(claimsKey{}).(*Claims)
-	return c, ok && c != nil
-}
-
-// Extractor finds the bearer token of a request. It returns "", nil when
-// the request carries none, and an error matching [ErrInvalidRequest] when
-// it is malformed or carries more than one.
-type Extractor func(r *http.Request) (string, error)
-
-// FromHeader reads the token from the Authorization header (RFC 6750 §2.1).
-// The scheme is case-insensitive and may be followed by several spaces.
-// Another scheme (Basic, ...) counts as no bearer token. A bearer
-// credential that is empty or more than one word, or two Authorization headers,
-// make the request invalid.
-func FromHeader(r *http.Request) (string, error) {
-	values := r.Header.Values("Authorization")
-	switch len(values) {
-	case 0:
-		return "", nil
-	case 1:
-	default:
-		return "", errMultiple
-	}
-	v := values[0]
-	const scheme = "bearer"
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", nil
-	}
-	rest := v[len(scheme):]
-	if rest != "" && rest[0] != ' ' {
-		return "", nil // e.g. "Bearertoken": another scheme
-	}
-	token := strings.TrimLeft(rest, " ")
-	if !plausibleCredential(token) {
-		return "", errBadRequest
-	}
-	// RFC 6750 §2: a client must not use more than one method. A query
-	// token beside the header is refused even though query tokens are not
-	// read by default.
-	if r.URL != nil && strings.Contains(r.URL.RawQuery, "access_token=") && r.URL.Query().Has("access_token") {
-		return "", errMultiple
-	}
-	return token, nil
-}
-
-// FromCookie returns an extractor that reads the token from the Authorization
-// header or, failing that, from the named cookie. A request that carries
-// both is invalid: two credentials are never silently ranked.
-func FromCookie(name string) Extractor {
-	return func(r *http.Request) (string, error) {
-		tok, err := FromHeader(r)
-		if err != nil {
-			return "", err
-		}
-		var found string
-		n := 0
-		for _, c := range r.CookiesNamed(name) {
-			found = c.Value
-			n++
-		}
-		switch {
-		case n == 0:
-			return tok, nil
-		case n > 1 || tok != "":
-			return "", errMultiple
-		case !plausibleCredential(found):
-			return "", errBadRequest
-		}
-		return found, nil
-	}
-}
-
-// FromQuery returns an extractor that also accepts the access_token query
-// parameter (RFC 6750 §2.3). Tokens in URLs end up in logs and browser
-// history; RFC 6750 §5.3 advises against it, and it is off unless chosen.
-func FromQuery() Extractor {
-	return func(r *http.Request) (string, error) {
-		tok, err := FromHeader(r)
-		if err != nil {
-			return "", err
-		}
-		if r.URL == nil {
-			return tok, nil
-		}
-		q := r.URL.Query()["access_token"]
-		switch {
-		case len(q) == 0:
-			return tok, nil
-		case len(q) > 1 || tok != "":
-			return "", errMultiple
-		case !plausibleCredential(q[0]):
-			return "", errBadRequest
-		}
-		return q[0], nil
-	}
-}
-
-// plausibleCredential refuses what makes a request malformed whatever the
-// token: nothing at all, or more than one word. Other characters outside
-// the RFC 6750 §2.1 b64token syntax are left to Verify, which refuses them
-// as a malformed token (401): checking them here would cost a second pass
-// over every token on the hot path. Every extractor applies the same rule.
-func plausibleCredential(tok string) bool {
-	return tok != "" && strings.IndexByte(tok, ' ') < 0
-}
+// This file maps errors to RFC 6750 §3 answers, one function for every
+// adapter.
 
 // ErrorResponse is the RFC 6750 answer to a failed request, computed by
 // [NewErrorResponse]. Every adapter writes the same one.
@@ -139,7 +21,8 @@ type ErrorResponse struct {
 	Description     string // safe for clients: no token, key id, URL or cause
 }
 
-// NewErrorResponse maps err to its HTTP answer:
+// NewErrorResponse maps err to its HTTP answer, with the challenge
+// parameters opts asks for (the realm):
 //
 //	no bearer token               401  Bearer realm="…"
 //	bad, expired, wrong iss/aud   401  Bearer realm="…", error="invalid_token", error_description="…"
@@ -147,7 +30,8 @@ type ErrorResponse struct {
 //	valid token, missing scope    403  Bearer realm="…", error="insufficient_scope", scope="…"
 //	signing keys unavailable      503  Retry-After, no challenge
 //	anything else                 500  no challenge
-func NewErrorResponse(err error, realm string) ErrorResponse {
+func NewErrorResponse(err error, opts Options) ErrorResponse {
+	realm := opts.Realm
 	if realm == "" {
 		realm = defaultRealm
 	}
@@ -237,8 +121,9 @@ func (r ErrorResponse) Body() []byte {
 	return []byte(`{"error":"` + r.Code + `","error_description":"` + r.Description + "\"}\n")
 }
 
-// Header sets the response headers on h.
-func (r ErrorResponse) Header(h http.Header) {
+// SetHeaders sets the response's headers on h: the challenge, Retry-After,
+// Content-Type and Cache-Control.
+func (r ErrorResponse) SetHeaders(h http.Header) {
 	if r.WWWAuthenticate != "" {
 		h.Set("WWW-Authenticate", r.WWWAuthenticate)
 	}
@@ -251,7 +136,7 @@ func (r ErrorResponse) Header(h http.Header) {
 
 // Write sends the response.
 func (r ErrorResponse) Write(w http.ResponseWriter) {
-	r.Header(w.Header())
+	r.SetHeaders(w.Header())
 	body := r.Body()
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(r.Status)

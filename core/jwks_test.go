@@ -124,7 +124,7 @@ func TestOutageServesLastGoodKeysUntilMaxStaleness(t *testing.T) {
 	// Recovery: the retry scheduled for the outage finds the endpoint
 	// answering again.
 	e.srv.SetJWKSFault(nil)
-	if n := e.retries.Fire(); n != 1 {
+	if n := e.retries.FireAndWait(e.v); n != 1 {
 		t.Fatalf("%d retries scheduled, want 1", n)
 	}
 	if _, err := e.verify(tok); err != nil {

@@ -1,28 +1,51 @@
 package core
 
 import (
+	"context"
 	"net/http"
+
+	"github.com/bearerkit/bearerkit/internal/authctx"
 )
 
+// TokenVerifier turns a token into the claims it carries for one of the
+// audiences, or an error matching one of the package's sentinels.
+// [*Verifier] and [*MultiIssuer] implement it, and so does the introspect
+// package's Introspector; every middleware of this module accepts any
+// implementation and answers alike.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string, audience ...string) (*Claims, error)
+}
+
 // Options adjusts how middleware reads tokens and answers failures. The
-// zero value reads the Authorization header and uses realm "api".
+// zero value reads the Authorization header and uses realm "api". The gin
+// and echo adapters offer the same settings as functional options.
 type Options struct {
 	// Realm is the RFC 6750 §3 realm of the challenge.
 	Realm string
 	// Extractor finds the token; nil means [FromHeader].
 	Extractor Extractor
 	// Optional lets requests without any token through without claims. A
-	// token that is present but invalid is still refused.
+	// token that is present but invalid is still refused, and route-level
+	// checks still refuse a request without claims.
 	Optional bool
 	// ErrorHandler writes failures; nil writes [NewErrorResponse]. It is
-	// called with an error matching one of the package's sentinels.
+	// called with an error matching one of the package's sentinels, for
+	// token failures and for route-level failures (scopes, step-up) alike.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Skip, when it returns true, lets a request through unauthenticated.
+	// It is called with r.Pattern set to the pattern the request is routed
+	// to (when the middleware wraps an *http.ServeMux, or runs inside one),
+	// and must decide on that, never on the raw path or forwarded headers:
+	// "/health/../admin" is routed to "/admin". A request whose pattern
+	// cannot be known has r.Pattern "".
+	Skip func(r *http.Request) bool
 }
 
-// Authenticate extracts the request's token and verifies it. It returns
-// nil claims and a nil error only when opts.Optional is set and the request
-// carries no token.
-func (v *Verifier) Authenticate(r *http.Request, opts Options, audience ...string) (*Claims, error) {
+// Authenticate extracts the request's token as opts says and verifies it
+// with v for one of the audiences. It returns nil claims and a nil error
+// only when opts.Optional is set and the request carries no token. The
+// adapters of this module are built on it.
+func Authenticate(v TokenVerifier, r *http.Request, opts Options, audience ...string) (*Claims, error) {
 	extract := opts.Extractor
 	if extract == nil {
 		extract = FromHeader
@@ -40,92 +63,116 @@ func (v *Verifier) Authenticate(r *http.Request, opts Options, audience ...strin
 	return v.Verify(r.Context(), token, audience...)
 }
 
-// CheckScopes returns nil when c holds every scope (all is true) or at
-// least one of them (all is false). Otherwise it returns an error matching
-// [ErrInsufficientScope] that names the scopes, or [ErrMissingToken] when c
-// is nil (no token was verified for this request).
-func CheckScopes(c *Claims, all bool, scopes ...string) error {
+// ClaimsFromContext returns the claims stored by the middleware that
+// authenticated the request.
+func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
+	c, ok := authctx.Claims(ctx).(*Claims)
+	return c, ok && c != nil
+}
+
+// CheckScopes returns nil when c holds every scope given; otherwise an
+// error matching [ErrInsufficientScope] that names them, or
+// [ErrMissingToken] when c is nil (no token was verified for the request).
+func CheckScopes(c *Claims, scopes ...string) error {
 	if c == nil {
 		return errMissing
 	}
-	if len(scopes) == 0 || (all && c.HasScopes(scopes...)) || (!all && c.HasAnyScope(scopes...)) {
+	if c.HasScopes(scopes...) {
 		return nil
 	}
 	return &Error{Reason: ReasonScope, Scopes: scopes}
 }
 
-// MustScopes panics when scopes is empty or holds "": a scope check that
-// requires nothing would silently open the route.
-func MustScopes(scopes []string) {
-	if !validAudienceArgs(scopes) {
-		panic("bearerkit: a scope requirement needs at least one non-empty scope")
+// CheckAnyScope is [CheckScopes] satisfied by any one of the scopes.
+func CheckAnyScope(c *Claims, scopes ...string) error {
+	if c == nil {
+		return errMissing
 	}
-}
-
-// MustAudience panics when audience is empty or holds "": middleware built
-// that way would be a programming error, caught at start-up rather than by
-// the first request.
-func MustAudience(audience []string) {
-	if !validAudienceArgs(audience) {
-		panic("bearerkit: middleware needs at least one non-empty audience")
+	if len(scopes) == 0 || c.HasAnyScope(scopes...) {
+		return nil
 	}
+	return &Error{Reason: ReasonScope, Scopes: scopes}
 }
 
 // Middleware returns net/http middleware that requires a valid token for
 // one of the audiences and stores its claims in the request context (see
-// [ClaimsFromContext]). Failures are answered per RFC 6750.
-func Middleware(v *Verifier, audience ...string) func(http.Handler) http.Handler {
+// [ClaimsFromContext]). Failures are answered per RFC 6750. It panics when
+// no non-empty audience is given.
+func Middleware(v TokenVerifier, audience ...string) func(http.Handler) http.Handler {
 	return MiddlewareWithOptions(v, Options{}, audience...)
 }
 
+// guard is the settings of one net/http middleware, stored with each
+// request it handles so that route-level checks answer the same way.
+type guard struct {
+	opts Options
+	fail func(http.ResponseWriter, *http.Request, error)
+}
+
 // MiddlewareWithOptions is [Middleware] with [Options].
-func MiddlewareWithOptions(v *Verifier, opts Options, audience ...string) func(http.Handler) http.Handler {
-	MustAudience(audience)
+func MiddlewareWithOptions(v TokenVerifier, opts Options, audience ...string) func(http.Handler) http.Handler {
+	authctx.MustAudience(audience)
 	audience = append([]string(nil), audience...)
-	fail := errorWriter(opts)
+	g := &guard{opts: opts, fail: opts.ErrorHandler}
+	if g.fail == nil {
+		g.fail = func(w http.ResponseWriter, _ *http.Request, err error) { NewErrorResponse(err, opts).Write(w) }
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			claims, err := v.Authenticate(r, opts, audience...)
-			if err != nil {
-				fail(w, r, err)
+			if opts.Skip != nil && opts.Skip(routed(r, next)) {
+				next.ServeHTTP(w, r.WithContext(authctx.With(r.Context(), nil, g)))
 				return
 			}
-			if claims != nil {
-				r = r.WithContext(WithClaims(r.Context(), claims))
+			claims, err := Authenticate(v, r, opts, audience...)
+			if err != nil {
+				g.fail(w, r, err)
+				return
 			}
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(authctx.With(r.Context(), claims, g)))
 		})
 	}
 }
 
+// routed returns r with Pattern set to the pattern it is routed to: its
+// own when a mux has already routed it, else the one the wrapped mux
+// chooses.
+func routed(r *http.Request, next http.Handler) *http.Request {
+	if r.Pattern != "" {
+		return r
+	}
+	mux, ok := next.(*http.ServeMux)
+	if !ok {
+		return r
+	}
+	rr := *r
+	_, rr.Pattern = mux.Handler(r)
+	return &rr
+}
+
 // RequireScope returns middleware that lets a request through only when the
-// claims stored by [Middleware] hold every scope given. It panics when no
+// claims stored by [Middleware] hold every scope given. Failures are
+// answered with the settings of that middleware. It panics when no
 // non-empty scope is given.
 func RequireScope(scopes ...string) func(http.Handler) http.Handler {
-	return requireScopes(Options{}, true, scopes)
+	authctx.MustScopes(scopes)
+	scopes = append([]string(nil), scopes...)
+	return requireRoute(func(_ *http.Request, c *Claims) error { return CheckScopes(c, scopes...) })
 }
 
 // RequireAnyScope is [RequireScope] satisfied by any one of the scopes.
 func RequireAnyScope(scopes ...string) func(http.Handler) http.Handler {
-	return requireScopes(Options{}, false, scopes)
-}
-
-// RequireScopeWithOptions is [RequireScope] (all true) or
-// [RequireAnyScope] (all false) with [Options] for the realm and error
-// handler.
-func RequireScopeWithOptions(opts Options, all bool, scopes ...string) func(http.Handler) http.Handler {
-	return requireScopes(opts, all, scopes)
-}
-
-func requireScopes(opts Options, all bool, scopes []string) func(http.Handler) http.Handler {
-	MustScopes(scopes)
+	authctx.MustScopes(scopes)
 	scopes = append([]string(nil), scopes...)
-	fail := errorWriter(opts)
+	return requireRoute(func(_ *http.Request, c *Claims) error { return CheckAnyScope(c, scopes...) })
+}
+
+// requireRoute builds route-level middleware from a check of the claims.
+func requireRoute(check func(r *http.Request, c *Claims) error) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, _ := ClaimsFromContext(r.Context())
-			if err := CheckScopes(c, all, scopes...); err != nil {
-				fail(w, r, err)
+			if err := check(r, c); err != nil {
+				guardOf(r).fail(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -133,11 +180,15 @@ func requireScopes(opts Options, all bool, scopes []string) func(http.Handler) h
 	}
 }
 
-func errorWriter(opts Options) func(http.ResponseWriter, *http.Request, error) {
-	if opts.ErrorHandler != nil {
-		return opts.ErrorHandler
+// defaultGuard answers route-level failures of requests that no
+// middleware of this package handled.
+var defaultGuard = &guard{fail: func(w http.ResponseWriter, _ *http.Request, err error) {
+	NewErrorResponse(err, Options{}).Write(w)
+}}
+
+func guardOf(r *http.Request) *guard {
+	if g, ok := authctx.Owner(r.Context()).(*guard); ok {
+		return g
 	}
-	return func(w http.ResponseWriter, _ *http.Request, err error) {
-		NewErrorResponse(err, opts.Realm).Write(w)
-	}
+	return defaultGuard
 }

@@ -72,15 +72,14 @@ func TestOutageRecoveryRetriesInBackground(t *testing.T) {
 		if got := e.srv.JWKSRequests(); got != i+1 {
 			t.Fatalf("JWKS requests = %d, want %d", got, i+1)
 		}
-		e.retries.Fire()
-		e.v.Prefetch(context.Background()) //nolint:errcheck // joins the retry in flight; it fails
+		e.retries.FireAndWait(e.v)
 	}
 	if got := e.srv.JWKSRequests(); got != len(wantDelays)+1 {
 		t.Fatalf("JWKS requests = %d, want %d", got, len(wantDelays)+1)
 	}
 
 	e.srv.SetJWKSFault(nil)
-	e.retries.Fire()
+	e.retries.FireAndWait(e.v)
 	if _, err := e.verify(tok); err != nil {
 		t.Fatalf("after the endpoint came back: %v", err)
 	}
@@ -124,7 +123,7 @@ func TestFailedRefreshKeepsKeysWithoutOutage(t *testing.T) {
 	if _, err := e.verify(tok); err != nil {
 		t.Fatalf("with stale keys: %v", err)
 	}
-	e.v.Prefetch(context.Background()) //nolint:errcheck // joins the failing refresh
+	core.AwaitFetch(e.v) // the refresh that request started
 	if d := e.retries.Delays(); len(d) != 0 {
 		t.Errorf("outage retries scheduled while keys are held: %v", d)
 	}
@@ -156,8 +155,7 @@ func TestRetryAfterComesFromNextAttempt(t *testing.T) {
 		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != want {
 			t.Errorf("round %d: %d, Retry-After %q, want 503 and %q", i, rec.Code, rec.Header().Get("Retry-After"), want)
 		}
-		e.retries.Fire()
-		e.v.Prefetch(context.Background()) //nolint:errcheck // joins the failing retry
+		e.retries.FireAndWait(e.v)
 	}
 }
 

@@ -63,8 +63,7 @@ func TestReadinessHandler(t *testing.T) {
 		t.Errorf("checks = %v", body["checks"])
 	}
 	b.srv.SetJWKSFault(nil)
-	b.retries.Fire()
-	b.prefetch(t)
+	b.retries.FireAndWait(b.v)
 	rec, body = probe(http.MethodGet)
 	if rec.Code != http.StatusOK || body["status"] != "ready" {
 		t.Errorf("both ready: %d %v", rec.Code, body)

@@ -1,27 +1,33 @@
-// Package echoauth protects Echo (v4) routes with OAuth 2.0 JWT access
-// tokens verified by a [core.Verifier].
+// Package echoauth protects Echo (v4) routes with OAuth 2.0 access tokens
+// checked by any [core.TokenVerifier].
 //
 //	ea := echoauth.New(v)
 //	e.Use(ea.Require("orders-api"))
 //	e.GET("/orders", listOrders, echoauth.RequireScope("orders:read"))
 //
-// Following Echo's conventions, failures are returned as *echo.HTTPError so
-// the application's HTTPErrorHandler stays in charge; the status and the
-// RFC 6750 WWW-Authenticate challenge are set as in core.Middleware and
-// ginauth, and with Echo's default error handler the body is the same too.
+// Following Echo's conventions, failures are returned as *echo.HTTPError —
+// the fixed, client-safe description as Message, the core error as
+// Internal — with the status and the RFC 6750 WWW-Authenticate challenge
+// already set as in core.Middleware and ginauth, so the application's
+// HTTPErrorHandler stays in charge. Install [HTTPErrorHandler] to answer
+// with the same JSON body as the other adapters. Route-level failures
+// (scopes) are answered with the options of the Auth whose Require verified
+// the token.
 package echoauth
 
 import (
-	"encoding/json"
+	"errors"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/bearerkit/bearerkit/core"
+	"github.com/bearerkit/bearerkit/internal/authctx"
 )
 
 // Auth builds Echo middleware around one verifier.
 type Auth struct {
-	v       *core.Verifier
+	v       core.TokenVerifier
 	opts    core.Options
 	skipper func(c echo.Context) bool
 	onError func(c echo.Context, err error) error
@@ -37,27 +43,29 @@ func WithRealm(realm string) Option { return func(a *Auth) { a.opts.Realm = real
 // Authorization header).
 func WithExtractor(e core.Extractor) Option { return func(a *Auth) { a.opts.Extractor = e } }
 
-// WithCookie also accepts the token from the named cookie. A request with
-// both a header and a cookie token is refused with 400.
+// WithCookie also accepts the token from the named cookie (see
+// core.FromCookie). A request with a token in two places is refused with
+// 400.
 func WithCookie(name string) Option { return WithExtractor(core.FromCookie(name)) }
 
 // WithOptionalCredentials lets requests without any token through without
 // claims; a token that is present must still be valid.
 func WithOptionalCredentials() Option { return func(a *Auth) { a.opts.Optional = true } }
 
-// WithSkipper skips authentication for the requests it selects, like
-// Echo's middleware.Skipper. Decide on c.Path() (the routed pattern), never
-// on the raw URL or forwarded headers.
+// WithSkipper leaves the requests it selects unauthenticated, like Echo's
+// middleware.Skipper. Decide on c.Path(), the route pattern Echo matched,
+// never on the raw URL or forwarded headers.
 func WithSkipper(s func(c echo.Context) bool) Option { return func(a *Auth) { a.skipper = s } }
 
-// WithErrorHandler replaces the default: returning the RFC 6750 answer as
-// an *echo.HTTPError. err matches one of core's sentinel errors.
+// WithErrorHandler replaces the default — returning the failure as an
+// *echo.HTTPError — for token and route-level failures alike. err matches
+// one of core's sentinel errors.
 func WithErrorHandler(h func(c echo.Context, err error) error) Option {
 	return func(a *Auth) { a.onError = h }
 }
 
 // New returns an Auth for v.
-func New(v *core.Verifier, opts ...Option) *Auth {
+func New(v core.TokenVerifier, opts ...Option) *Auth {
 	a := &Auth{v: v}
 	for _, o := range opts {
 		o(a)
@@ -65,62 +73,63 @@ func New(v *core.Verifier, opts ...Option) *Auth {
 	return a
 }
 
-const authKey = "bearerkit.echoauth"
-
 // Require returns middleware that verifies the request's bearer token for
 // one of the audiences. On success the claims are available through
 // [Claims] and core.ClaimsFromContext(c.Request().Context()). It panics
 // when no non-empty audience is given.
 func (a *Auth) Require(audience ...string) echo.MiddlewareFunc {
-	core.MustAudience(audience)
+	authctx.MustAudience(audience)
 	audience = append([]string(nil), audience...)
-	// Route-level scope checks need the realm and error handler; with the
-	// defaults there is nothing to pass on.
-	custom := a.opts.Realm != "" || a.onError != nil
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if a.skipper != nil && a.skipper(c) {
+				c.SetRequest(c.Request().WithContext(authctx.With(c.Request().Context(), nil, a)))
 				return next(c)
 			}
-			if custom {
-				c.Set(authKey, a)
-			}
-			claims, err := a.v.Authenticate(c.Request(), a.opts, audience...)
+			claims, err := core.Authenticate(a.v, c.Request(), a.opts, audience...)
 			if err != nil {
 				return a.fail(c, err)
 			}
-			if claims != nil {
-				c.SetRequest(c.Request().WithContext(core.WithClaims(c.Request().Context(), claims)))
-			}
+			c.SetRequest(c.Request().WithContext(authctx.With(c.Request().Context(), claims, a)))
 			return next(c)
 		}
 	}
 }
 
 // RequireScope returns route middleware that requires every scope given.
-// It must run after [Auth.Require].
-func RequireScope(scopes ...string) echo.MiddlewareFunc { return requireScopes(true, scopes) }
+// It must run after [Auth.Require], whose options answer its failures.
+func RequireScope(scopes ...string) echo.MiddlewareFunc {
+	authctx.MustScopes(scopes)
+	scopes = append([]string(nil), scopes...)
+	return requireRoute(func(c *core.Claims) error { return core.CheckScopes(c, scopes...) })
+}
 
 // RequireAnyScope returns route middleware that requires at least one of
 // the scopes given. It must run after [Auth.Require].
-func RequireAnyScope(scopes ...string) echo.MiddlewareFunc { return requireScopes(false, scopes) }
-
-func requireScopes(all bool, scopes []string) echo.MiddlewareFunc {
-	core.MustScopes(scopes)
+func RequireAnyScope(scopes ...string) echo.MiddlewareFunc {
+	authctx.MustScopes(scopes)
 	scopes = append([]string(nil), scopes...)
+	return requireRoute(func(c *core.Claims) error { return core.CheckAnyScope(c, scopes...) })
+}
+
+func requireRoute(check func(*core.Claims) error) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			claims, _ := Claims(c)
-			if err := core.CheckScopes(claims, all, scopes...); err != nil {
-				a, _ := c.Get(authKey).(*Auth)
-				if a == nil {
-					a = &Auth{}
-				}
-				return a.fail(c, err)
+			if err := check(claims); err != nil {
+				return ownerOf(c).fail(c, err)
 			}
 			return next(c)
 		}
 	}
+}
+
+// ownerOf returns the Auth that handled the request, or a default one.
+func ownerOf(c echo.Context) *Auth {
+	if a, ok := authctx.Owner(c.Request().Context()).(*Auth); ok {
+		return a
+	}
+	return &Auth{}
 }
 
 // Claims returns the claims of the request's verified token.
@@ -132,7 +141,33 @@ func (a *Auth) fail(c echo.Context, err error) error {
 	if a.onError != nil {
 		return a.onError(c, err)
 	}
-	r := core.NewErrorResponse(err, a.opts.Realm)
-	r.Header(c.Response().Header())
-	return &echo.HTTPError{Code: r.Status, Message: json.RawMessage(r.Body()), Internal: err}
+	r := core.NewErrorResponse(err, a.opts)
+	r.SetHeaders(c.Response().Header())
+	return &echo.HTTPError{Code: r.Status, Message: r.Description, Internal: err}
+}
+
+// HTTPErrorHandler returns an echo.HTTPErrorHandler that answers the
+// failures of this package with the RFC 6750 JSON body that core.Middleware
+// and ginauth send, {"error": …, "error_description": …}, and passes every
+// other error to next (nil means e.DefaultHTTPErrorHandler).
+//
+//	e.HTTPErrorHandler = echoauth.HTTPErrorHandler(e, nil)
+func HTTPErrorHandler(e *echo.Echo, next echo.HTTPErrorHandler) echo.HTTPErrorHandler {
+	if next == nil {
+		next = e.DefaultHTTPErrorHandler
+	}
+	return func(err error, c echo.Context) {
+		var he *echo.HTTPError
+		var ce *core.Error
+		if c.Response().Committed || !errors.As(err, &he) || !errors.As(he.Internal, &ce) {
+			next(err, c)
+			return
+		}
+		body := core.NewErrorResponse(ce, core.Options{}).Body()
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(he.Code)
+			return
+		}
+		_ = c.Blob(he.Code, "application/json", body)
+	}
 }

@@ -1,10 +1,11 @@
 package ginauth_test
 
 import (
-	"errors"
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -20,50 +21,47 @@ func TestConformance(t *testing.T) { adaptertest.Run(t, build) }
 
 func TestRejections(t *testing.T) { adaptertest.RunRejections(t, build) }
 
-func build(v *core.Verifier, mode adaptertest.Mode, reached func()) http.Handler {
+func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) http.Handler {
 	var opts []ginauth.Option
-	if mode.Optional {
+	if o.Realm != "" {
+		opts = append(opts, ginauth.WithRealm(o.Realm))
+	}
+	if o.Optional {
 		opts = append(opts, ginauth.WithOptionalCredentials())
 	}
-	if mode.Cookie != "" {
-		opts = append(opts, ginauth.WithCookie(mode.Cookie))
+	if o.Cookie != "" {
+		opts = append(opts, ginauth.WithCookie(o.Cookie))
 	}
-	show := func(c *gin.Context) {
-		reached()
-		c.String(http.StatusOK, adaptertest.Describe(ginauth.Claims(c)))
+	if o.CustomErrors {
+		opts = append(opts, ginauth.WithErrorHandler(func(c *gin.Context, err error) {
+			status, failure, body := adaptertest.Custom(err)
+			c.Header("X-Failure", failure)
+			c.String(status, body)
+			c.Abort()
+		}))
+	}
+	if o.SkipHealth {
+		opts = append(opts, ginauth.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == "/health" }))
+	}
+	show := func(route string) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			reached(route)
+			c.String(http.StatusOK, adaptertest.Describe(ginauth.Claims(c)))
+		}
 	}
 	r := gin.New()
 	r.Use(ginauth.New(v, opts...).Require(adaptertest.Audience))
-	r.GET("/me", show)
-	r.GET("/orders", ginauth.RequireScope("orders:read"), show)
-	r.GET("/both", ginauth.RequireScope("orders:read", "orders:write"), show)
-	r.GET("/either", ginauth.RequireAnyScope("orders:read", "orders:write"), show)
+	r.GET("/me", show("/me"))
+	r.POST("/me", show("/me"))
+	r.GET("/health", show("/health"))
+	r.GET("/orders", ginauth.RequireScope("orders:read"), show("/orders"))
+	r.GET("/both", ginauth.RequireScope("orders:read", "orders:write"), show("/both"))
+	r.GET("/either", ginauth.RequireAnyScope("orders:read", "orders:write"), show("/either"))
 	return r
 }
 
-func TestOptions(t *testing.T) {
+func TestRequireNeedsAudience(t *testing.T) {
 	_, v := adaptertest.Verifier(t)
-	var seen error
-	r := gin.New()
-	r.Use(ginauth.New(v, ginauth.WithRealm("orders"), ginauth.WithErrorHandler(func(c *gin.Context, err error) {
-		seen = err
-		c.AbortWithStatusJSON(http.StatusTeapot, gin.H{"custom": true})
-	})).Require("orders-api"))
-	r.GET("/x", func(c *gin.Context) { c.String(200, "ok") })
-	rec := httptest.NewRecorder()
-	r.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
-	if rec.Code != http.StatusTeapot || !errors.Is(seen, core.ErrMissingToken) {
-		t.Errorf("custom handler: %d %v", rec.Code, seen)
-	}
-
-	r = gin.New()
-	r.Use(ginauth.New(v, ginauth.WithRealm("orders")).Require("orders-api"))
-	r.GET("/x", func(c *gin.Context) { c.String(200, "ok") })
-	rec = httptest.NewRecorder()
-	r.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
-	if got := rec.Header().Get("WWW-Authenticate"); got != `Bearer realm="orders"` {
-		t.Errorf("realm: %q", got)
-	}
 	defer func() {
 		if recover() == nil {
 			t.Error("Require() without audience did not panic")
@@ -72,8 +70,35 @@ func TestOptions(t *testing.T) {
 	ginauth.New(v).Require()
 }
 
+// In debug mode Gin's Recovery prints the request headers of a panicking
+// handler, masking only Authorization; a token read from a cookie must not
+// be printed.
+func TestDebugRecoveryHidesCookieToken(t *testing.T) {
+	gin.SetMode(gin.DebugMode)
+	defer gin.SetMode(gin.ReleaseMode)
+	srv, v := adaptertest.Verifier(t)
+	var log bytes.Buffer
+	r := gin.New()
+	r.Use(gin.RecoveryWithWriter(&log), ginauth.New(v, ginauth.WithCookie("session")).Require(adaptertest.Audience))
+	r.GET("/orders", func(*gin.Context) { panic("handler failed") })
+	tok := srv.Token(adaptertest.Audience)
+	req := httptest.NewRequest(http.MethodGet, "/orders", nil)
+	req.AddCookie(&http.Cookie{Name: "theme", Value: "dark"})
+	req.AddCookie(&http.Cookie{Name: "session", Value: tok})
+	req.AddCookie(&http.Cookie{Name: "session2", Value: "keep"})
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	out := log.String()
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(out, "panic recovered") {
+		t.Fatalf("status %d, log:\n%s", rec.Code, out)
+	}
+	if strings.Contains(out, tok[:20]) || !strings.Contains(out, "Cookie: theme=dark; session=[redacted]; session2=keep") {
+		t.Errorf("recovery log:\n%s", out)
+	}
+}
+
 func TestPanicLogsHoldNoToken(t *testing.T) {
-	adaptertest.RunPanicLogs(t, func(v *core.Verifier, log io.Writer) http.Handler {
+	adaptertest.RunPanicLogs(t, func(v core.TokenVerifier, log io.Writer) http.Handler {
 		r := gin.New()
 		r.Use(gin.RecoveryWithWriter(log), gin.LoggerWithWriter(log), ginauth.New(v).Require(adaptertest.Audience))
 		r.GET("/orders", func(*gin.Context) { panic("handler failed") })

@@ -64,6 +64,7 @@ func newAPIs(t *testing.T, v *core.Verifier, audience string) []api {
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = echoauth.HTTPErrorHandler(e, nil)
 	e.Use(echoauth.New(v).Require(audience))
 	e.GET(ordersPath, func(c echo.Context) error {
 		claims, ok := echoauth.Claims(c)

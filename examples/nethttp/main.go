@@ -1,44 +1,122 @@
-// Command nethttp is a net/http API protected by bearerkit.
-//
-// Configure it for your issuer with environment variables:
+// Command nethttp is a net/http API protected by bearerkit, written to be
+// copied into a real service.
 //
 //	BEARERKIT_ISSUER=https://auth.example.com/ BEARERKIT_AUDIENCE=orders-api go run ./examples/nethttp
 //
-// Without BEARERKIT_ISSUER it starts an embedded authtest issuer (for demos
-// only) and prints a token to try with curl.
+// Settings (environment): BEARERKIT_ISSUER and BEARERKIT_AUDIENCE are
+// required; ADDR is the listen address (default :8080); LOG_LEVEL is debug,
+// info (default), warn or error. With -demo and no issuer it starts an
+// in-process authtest issuer instead and prints a token to try — for
+// trying the example only.
+//
+// It serves GET /livez (always 200), GET /readyz (200 once the issuer's
+// keys are loaded, else 503), GET /orders (scope orders:read) and DELETE
+// /orders/{id} (orders:write or orders:admin); it logs JSON to stderr and
+// shuts down gracefully on SIGTERM or interrupt.
 package main
 
 import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
-	"log"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"github.com/bearerkit/bearerkit/authtest"
 	"github.com/bearerkit/bearerkit/core"
-	"github.com/bearerkit/bearerkit/examples/internal/demo"
 )
 
 func main() {
-	s := demo.FromEnv()
-	defer s.Close()
-	v, err := core.New(core.Config{Issuer: s.Issuer})
-	if err != nil {
-		log.Fatal(err)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "nethttp:", err)
+		stop()
+		os.Exit(1)
 	}
-	defer v.Close()
-	srv := &http.Server{Addr: s.Addr, Handler: newHandler(v, s.Audience), ReadHeaderTimeout: 5 * time.Second}
-	log.Fatal(srv.ListenAndServe())
 }
 
-// newHandler serves GET /orders (scope orders:read) and GET /health (open).
-func newHandler(v *core.Verifier, audience string) http.Handler {
-	api := http.NewServeMux()
-	api.Handle("GET /orders", core.RequireScope("orders:read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// run serves until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	flags := flag.NewFlagSet("nethttp", flag.ContinueOnError)
+	demo := flags.Bool("demo", false, "start an in-process authtest issuer (for trying the example only)")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	issuer, audience := getenv("BEARERKIT_ISSUER"), getenv("BEARERKIT_AUDIENCE")
+	if *demo && issuer == "" {
+		srv := authtest.NewServer()
+		defer srv.Close()
+		issuer, audience = srv.Issuer, cmp.Or(audience, "orders-api")
+		fmt.Fprintf(out, "demo mode: authtest issuer %s; a token with orders:read:\n%s\n", issuer, srv.Token(audience, "orders:read"))
+	}
+	if issuer == "" || audience == "" {
+		return errors.New("BEARERKIT_ISSUER and BEARERKIT_AUDIENCE must be set (or pass -demo to try the example)")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cmp.Or(getenv("LOG_LEVEL"), "info"))); err != nil {
+		return fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	v, err := core.New(core.Config{Issuer: issuer, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	// Fail fast on a wrong issuer; an unreachable one is retried in the
+	// background, and /readyz answers 503 until its keys are loaded.
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := v.Prefetch(pctx); err != nil {
+		log.Error("signing keys not loaded at start-up", "error", err.Error())
+	}
+	cancel()
+
+	ln, err := net.Listen("tcp", cmp.Or(getenv("ADDR"), ":8080"))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: newHandler(v, audience), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(out, "listening on http://%s\n", ln.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// newHandler protects every route but the probes with bearerkit. The
+// middleware wraps the mux, so its Skip sees the pattern each request is
+// routed to.
+func newHandler(v core.TokenVerifier, audience string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	if rd, ok := v.(core.Readiness); ok {
+		mux.Handle("GET /readyz", core.ReadinessHandler(rd))
+	}
+	mux.Handle("GET /orders", core.RequireScope("orders:read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := core.ClaimsFromContext(r.Context())
-		fmt.Fprintf(w, "orders for %s\n", claims.ClientID)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"client": claims.ClientID, "orders": []string{"o-1"}}) //nolint:errcheck
 	})))
-	root := http.NewServeMux()
-	root.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	root.Handle("/", core.Middleware(v, audience)(api))
-	return root
+	mux.Handle("DELETE /orders/{id}", core.RequireAnyScope("orders:write", "orders:admin")(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})))
+	probes := func(r *http.Request) bool { return r.Pattern == "GET /livez" || r.Pattern == "GET /readyz" }
+	return core.MiddlewareWithOptions(v, core.Options{Skip: probes}, audience)(mux)
 }

@@ -194,6 +194,7 @@ func ginAPI(v *core.Verifier) http.Handler {
 func echoAPI(v *core.Verifier) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = echoauth.HTTPErrorHandler(e, nil) // RFC 6750 bodies, as Gin's
 	e.Use(echoauth.New(v).Require(audience))
 	e.GET("/orders", func(c echo.Context) error {
 		claims, _ := echoauth.Claims(c)

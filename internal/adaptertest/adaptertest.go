@@ -1,6 +1,8 @@
 // Package adaptertest is the conformance table that every HTTP adapter
-// (core.Middleware, ginauth, echoauth) must pass identically: the same
-// request gets the same status, challenge, body, and handler outcome.
+// (core.Middleware, ginauth, echoauth) must pass identically, under every
+// option the adapters share: the same request gets the same status,
+// challenge, body and handler outcome, for token failures and route-level
+// failures alike.
 package adaptertest
 
 import (
@@ -19,22 +21,28 @@ import (
 // Audience is the audience every adapter must require.
 const Audience = "orders-api"
 
-// Mode selects adapter options for a row.
-type Mode struct {
-	Optional bool   // anonymous requests pass through without claims
-	Cookie   string // also read the token from this cookie
+// Options are the settings every adapter offers, in neutral terms; each
+// adapter's builder maps them to its own options.
+type Options struct {
+	Realm        string // a realm other than the default ("" for the default)
+	CustomErrors bool   // install an error handler that answers with [WriteCustom]
+	Cookie       string // also read the token from this cookie
+	Optional     bool   // let requests without a token through without claims
+	SkipHealth   bool   // leave the route /health unauthenticated, by its routed pattern
 }
 
 // Routes an adapter must serve, all behind Require(Audience):
 //
-//	GET /me      no scope required
-//	GET /orders  RequireScope("orders:read")
-//	GET /both    RequireScope("orders:read", "orders:write")
-//	GET /either  RequireAnyScope("orders:read", "orders:write")
+//	GET  /me      no scope required
+//	POST /me      no scope required
+//	GET  /orders  RequireScope("orders:read")
+//	GET  /both    RequireScope("orders:read", "orders:write")
+//	GET  /either  RequireAnyScope("orders:read", "orders:write")
+//	GET  /health  no scope required (skipped with Options.SkipHealth)
 //
 // Every route answers 200 with the body Describe(claims) using the adapter's
-// own claims getter, and calls Reached before writing.
-type Builder func(v *core.Verifier, mode Mode, reached func()) http.Handler
+// own claims getter, and calls reached with its pattern before writing.
+type Builder func(v core.TokenVerifier, opts Options, reached func(route string)) http.Handler
 
 // Describe renders what a handler saw, so the table can check that claims
 // reach handlers intact.
@@ -45,17 +53,38 @@ func Describe(c *core.Claims, ok bool) string {
 	return "sub=" + c.Subject + " client=" + c.ClientID + " scopes=" + strings.Join(c.Scopes, ",")
 }
 
+// CustomStatus is the status of every answer of the custom error handlers
+// of Options.CustomErrors.
+const CustomStatus = http.StatusTeapot
+
+// Custom is what a custom error handler of Options.CustomErrors answers
+// for err: CustomStatus, the RFC 6750 error code of err's default answer
+// (sent in an X-Failure header), and the body "custom". That every adapter
+// calls its handler for route-level failures too is what the table checks.
+func Custom(err error) (status int, failure, body string) {
+	return CustomStatus, core.NewErrorResponse(err, core.Options{}).Code, "custom"
+}
+
+// row is one request and its answer under the default options.
 type row struct {
 	name      string
-	mode      Mode
+	method    string
 	path      string
 	auth      []string
 	cookie    string
+	form      string // a form-encoded body
+	header    http.Header
 	down      bool // the issuer's JWKS is failing
 	status    int
-	challenge string
+	challenge string // for realm "api"
 	body      string
-	reached   bool
+	reached   string // the route whose handler runs; "" when none
+	// needs restricts the row to the options it is about.
+	needs func(Options) bool
+	// probe marks a request aimed at the skipped route's neighbours: it
+	// must not reach any handler but /health's, and /health's only
+	// anonymously; the status is the router's business.
+	probe bool
 }
 
 const realm = `Bearer realm="api"`
@@ -68,16 +97,51 @@ func errBody(code, desc string) string {
 	return `{"error":"` + code + `","error_description":"` + desc + `"}` + "\n"
 }
 
-// Run runs the conformance table against an adapter.
+// optionSets are the options every row runs under.
+var optionSets = map[string]Options{
+	"defaults":      {},
+	"realm":         {Realm: "orders"},
+	"error handler": {CustomErrors: true},
+	"cookie":        {Cookie: "access_token"},
+	"optional":      {Optional: true},
+	"skipper":       {SkipHealth: true},
+	"all":           {Realm: "orders", CustomErrors: true, Cookie: "access_token", Optional: true, SkipHealth: true},
+}
+
+// Run runs the conformance table against an adapter, once per verifier
+// kind: the same answers are due whatever TokenVerifier the adapter wraps.
 func Run(t *testing.T, build Builder) {
 	clock := func() time.Time { return time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC) }
-	srv := authtest.NewServer(authtest.WithClock(clock))
+	srv := authtest.NewServer(authtest.WithClock(clock), authtest.WithAlgorithm("EdDSA"))
 	t.Cleanup(srv.Close)
-	down := authtest.NewServer(authtest.WithClock(clock))
+	down := authtest.NewServer(authtest.WithClock(clock), authtest.WithAlgorithm("EdDSA"))
 	t.Cleanup(down.Close)
 	down.SetJWKSFault(&authtest.Fault{Status: http.StatusInternalServerError})
+	verifiers := newVerifiers(t, clock, srv, down)
+	rows := table(t, srv, down, clock)
+	for _, vk := range verifiers {
+		for setName, opts := range optionSets {
+			t.Run(vk.name+"/"+setName, func(t *testing.T) {
+				for _, r := range rows {
+					if r.needs != nil && !r.needs(opts) {
+						continue
+					}
+					t.Run(r.name, func(t *testing.T) { check(t, build, vk, opts, r) })
+				}
+			})
+		}
+	}
+}
 
-	verifier := func(s *authtest.Server) *core.Verifier {
+// verifierKind is a TokenVerifier for the table's issuer and one for its
+// failing twin.
+type verifierKind struct {
+	name     string
+	up, down core.TokenVerifier
+}
+
+func newVerifiers(t *testing.T, clock func() time.Time, srv, down *authtest.Server) []verifierKind {
+	single := func(s *authtest.Server) *core.Verifier {
 		v, err := core.New(core.Config{Issuer: s.Issuer, Now: clock})
 		if err != nil {
 			t.Fatal(err)
@@ -85,8 +149,10 @@ func Run(t *testing.T, build Builder) {
 		t.Cleanup(v.Close)
 		return v
 	}
-	v, vDown := verifier(srv), verifier(down)
+	return []verifierKind{{name: "Verifier", up: single(srv), down: single(down)}}
+}
 
+func table(t *testing.T, srv, down *authtest.Server, clock func() time.Time) []row {
 	mint := func(edit func(map[string]any), scopes ...string) string {
 		c := srv.Claims(Audience, scopes...)
 		if edit != nil {
@@ -106,11 +172,15 @@ func Run(t *testing.T, build Builder) {
 	missing := errBody("unauthorized", "a bearer token is required")
 	badReq := realm + `, error="invalid_request", error_description="the request must carry exactly one well-formed bearer token"`
 	badReqBody := errBody("invalid_request", "the request must carry exactly one well-formed bearer token")
-
-	rows := []row{
+	readOK := "sub=test-subject client=test-client scopes=orders:read"
+	withCookie := func(o Options) bool { return o.Cookie != "" }
+	withoutCookie := func(o Options) bool { return o.Cookie == "" }
+	bearer := []string{"Bearer " + read}
+	return []row{
 		{name: "no token", path: "/orders", status: 401, challenge: realm, body: missing},
 		{name: "basic credentials", path: "/orders", auth: []string{"Basic dXNlcjpwYXNz"}, status: 401, challenge: realm, body: missing},
 		{name: "token scheme", path: "/orders", auth: []string{"Token " + read}, status: 401, challenge: realm, body: missing},
+		{name: "no token, no scope needed", path: "/me", status: 401, challenge: realm, body: missing},
 		{name: "garbage token", path: "/orders", auth: []string{"Bearer abc.def.ghi"}, status: 401,
 			challenge: invalid("the token is invalid"), body: errBody("invalid_token", "the token is invalid")},
 		{name: "expired", path: "/orders", auth: []string{"Bearer " + mint(func(c map[string]any) { c["exp"] = clock().Add(-time.Hour).Unix() }, "orders:read")},
@@ -129,77 +199,170 @@ func Run(t *testing.T, build Builder) {
 			challenge: realm + `, error="insufficient_scope", scope="orders:read"`, body: errBody("insufficient_scope", "the token lacks a required scope")},
 		{name: "keys unavailable", path: "/orders", down: true, auth: []string{"Bearer " + down.Token(Audience, "orders:read")}, status: 503,
 			body: errBody("temporarily_unavailable", "token verification is temporarily unavailable")},
-		{name: "valid", path: "/orders", auth: []string{"Bearer " + read}, status: 200, body: "sub=test-subject client=test-client scopes=orders:read", reached: true},
-		{name: "lower-case scheme", path: "/orders", auth: []string{"bearer " + read}, status: 200, body: "sub=test-subject client=test-client scopes=orders:read", reached: true},
-		{name: "extra spaces", path: "/orders", auth: []string{"BEARER    " + read}, status: 200, body: "sub=test-subject client=test-client scopes=orders:read", reached: true},
+		{name: "valid", path: "/orders", auth: bearer, status: 200, body: readOK, reached: "/orders"},
+		{name: "lower-case scheme", path: "/orders", auth: []string{"bearer " + read}, status: 200, body: readOK, reached: "/orders"},
+		{name: "extra spaces", path: "/orders", auth: []string{"BEARER    " + read}, status: 200, body: readOK, reached: "/orders"},
 		{name: "scope only in scp", path: "/orders", auth: []string{"Bearer " + mint(func(c map[string]any) { c["scp"] = []string{"orders:read"} })}, status: 200,
-			body: "sub=test-subject client=test-client scopes=orders:read", reached: true},
+			body: readOK, reached: "/orders"},
 		{name: "all-of satisfied", path: "/both", auth: []string{"Bearer " + mint(nil, "orders:write", "orders:read")}, status: 200,
-			body: "sub=test-subject client=test-client scopes=orders:write,orders:read", reached: true},
-		{name: "all-of with one scope", path: "/both", auth: []string{"Bearer " + read}, status: 403,
+			body: "sub=test-subject client=test-client scopes=orders:write,orders:read", reached: "/both"},
+		{name: "all-of with one scope", path: "/both", auth: bearer, status: 403,
 			challenge: realm + `, error="insufficient_scope", scope="orders:read orders:write"`, body: errBody("insufficient_scope", "the token lacks a required scope")},
 		{name: "any-of with one scope", path: "/either", auth: []string{"Bearer " + mint(nil, "orders:write")}, status: 200,
-			body: "sub=test-subject client=test-client scopes=orders:write", reached: true},
+			body: "sub=test-subject client=test-client scopes=orders:write", reached: "/either"},
 		{name: "any-of with neither", path: "/either", auth: []string{"Bearer " + mint(nil, "users:read")}, status: 403,
 			challenge: realm + `, error="insufficient_scope", scope="orders:read orders:write"`, body: errBody("insufficient_scope", "the token lacks a required scope")},
-		{name: "no scope needed", path: "/me", auth: []string{"Bearer " + mint(nil)}, status: 200, body: "sub=test-subject client=test-client scopes=", reached: true},
-		{name: "cookie token", mode: Mode{Cookie: "access_token"}, path: "/orders", cookie: read, status: 200,
-			body: "sub=test-subject client=test-client scopes=orders:read", reached: true},
-		{name: "cookie ignored by default", path: "/orders", cookie: read, status: 401, challenge: realm, body: missing},
-		{name: "header and cookie", mode: Mode{Cookie: "access_token"}, path: "/orders", auth: []string{"Bearer " + read}, cookie: read,
-			status: 400, challenge: badReq, body: badReqBody},
-		{name: "header and query token", path: "/orders?access_token=" + read, auth: []string{"Bearer " + read}, status: 400, challenge: badReq, body: badReqBody},
-		{name: "query token ignored by default", path: "/orders?access_token=" + read, status: 401, challenge: realm, body: missing},
-		{name: "optional without token", mode: Mode{Optional: true}, path: "/me", status: 200, body: "anonymous", reached: true},
-		{name: "optional with valid token", mode: Mode{Optional: true}, path: "/me", auth: []string{"Bearer " + read}, status: 200,
-			body: "sub=test-subject client=test-client scopes=orders:read", reached: true},
-		{name: "optional with bad token", mode: Mode{Optional: true}, path: "/me", auth: []string{"Bearer x.y.z"}, status: 401,
-			challenge: invalid("the token is invalid"), body: errBody("invalid_token", "the token is invalid")},
-		{name: "optional without token on a scoped route", mode: Mode{Optional: true}, path: "/orders", status: 401, challenge: realm, body: missing},
-	}
+		{name: "no scope needed", path: "/me", auth: []string{"Bearer " + mint(nil)}, status: 200, body: "sub=test-subject client=test-client scopes=", reached: "/me"},
 
-	for _, r := range rows {
-		t.Run(r.name, func(t *testing.T) {
-			var reached atomic.Int64
-			ver := v
-			if r.down {
-				ver = vDown
-			}
-			h := build(ver, r.mode, func() { reached.Add(1) })
-			req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, r.path, nil)
-			for _, a := range r.auth {
-				req.Header.Add("Authorization", a)
-			}
-			if r.cookie != "" {
-				req.AddCookie(&http.Cookie{Name: "access_token", Value: r.cookie})
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != r.status {
-				t.Errorf("status = %d, want %d", rec.Code, r.status)
-			}
-			if got := rec.Header().Get("WWW-Authenticate"); got != r.challenge {
-				t.Errorf("WWW-Authenticate = %q, want %q", got, r.challenge)
-			}
-			if got := rec.Header().Get("WWW-Authenticate"); got != "" {
-				CheckChallenge(t, got)
-			}
-			if got := rec.Header().Values("WWW-Authenticate"); len(got) > 1 {
-				t.Errorf("%d WWW-Authenticate headers", len(got))
-			}
-			if wantRetry := r.status == 503; (rec.Header().Get("Retry-After") != "") != wantRetry {
-				t.Errorf("Retry-After = %q", rec.Header().Get("Retry-After"))
-			}
-			if rec.Body.String() != r.body {
-				t.Errorf("body = %q, want %q", rec.Body.String(), r.body)
-			}
-			if r.status != 200 && !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
-				t.Errorf("Content-Type = %q", rec.Header().Get("Content-Type"))
-			}
-			if got := reached.Load() == 1; got != r.reached {
-				t.Errorf("handler reached = %v, want %v", got, r.reached)
-			}
-		})
+		// A token in two places (RFC 6750 §2) is decided on the parsed
+		// request, whatever the spelling.
+		{name: "header and query token", path: "/orders?access_token=" + read, auth: bearer, status: 400, challenge: badReq, body: badReqBody},
+		{name: "header and escaped query name", path: "/orders?access%5Ftoken=x", auth: bearer, status: 400, challenge: badReq, body: badReqBody},
+		{name: "header and escaped first letter", path: "/orders?%61ccess_token=x", auth: bearer, status: 400, challenge: badReq, body: badReqBody},
+		{name: "header and bare query name", path: "/orders?access_token", auth: bearer, status: 400, challenge: badReq, body: badReqBody},
+		{name: "header and form body", method: http.MethodPost, path: "/me", auth: bearer, form: "access_token=x&a=1", status: 400, challenge: badReq, body: badReqBody},
+		{name: "form body token is not read", method: http.MethodPost, path: "/me", form: "access_token=" + read, status: 401, challenge: realm, body: missing},
+		{name: "header and form body without a token", method: http.MethodPost, path: "/me", auth: bearer, form: "a=access_token", status: 200, body: readOK, reached: "/me"},
+		{name: "query token ignored by default", path: "/orders?access_token=" + read, status: 401, challenge: realm, body: missing},
+		{name: "unrelated query", path: "/orders?q=access%20token", auth: bearer, status: 200, body: readOK, reached: "/orders"},
+
+		// Cookies: read only when chosen, and one place like any other.
+		{name: "cookie token", needs: withCookie, path: "/orders", cookie: read, status: 200, body: readOK, reached: "/orders"},
+		{name: "cookie ignored by default", needs: withoutCookie, path: "/orders", cookie: read, status: 401, challenge: realm, body: missing},
+		{name: "header and cookie", needs: withCookie, path: "/orders", auth: bearer, cookie: read, status: 400, challenge: badReq, body: badReqBody},
+		{name: "cookie and query", needs: withCookie, path: "/orders?access_token=x", cookie: read, status: 400, challenge: badReq, body: badReqBody},
+		{name: "cookie and form body", needs: withCookie, method: http.MethodPost, path: "/me", cookie: read, form: "access_token=x", status: 400, challenge: badReq, body: badReqBody},
+
+		// Skipping: decided on the routed pattern, never the raw path or a
+		// forwarded header.
+		{name: "health without token", path: "/health", status: 401, challenge: realm, body: missing},
+		{name: "health with token", path: "/health", auth: bearer, status: 200, body: readOK, reached: "/health"},
+		{name: "dot-dot past health", path: "/health/../me", probe: true},
+		{name: "double slash", path: "//health", probe: true},
+		{name: "upper case", path: "/HEALTH", probe: true},
+		{name: "trailing slash", path: "/health/", probe: true},
+		{name: "encoded letter", path: "/%68ealth", probe: true},
+		{name: "forwarded URI", path: "/me", header: http.Header{"X-Forwarded-Uri": {"/health"}, "X-Original-Url": {"/health"}}, probe: true},
+		{name: "health as a query", path: "/me?path=/health", probe: true},
+	}
+}
+
+// expect returns the answer due for r under opts.
+func expect(r row, opts Options) row {
+	want := r
+	missing := r.status == 401 && r.challenge == realm // no token, as the extractor sees it
+	switch {
+	case opts.SkipHealth && r.path == "/health":
+		// Skipped: no authentication at all, even with a token.
+		want.status, want.challenge, want.body, want.reached = 200, "", "anonymous", "/health"
+	case opts.Optional && missing && (r.path == "/me" || r.path == "/health"):
+		// Let through without claims to a route that needs none; routes
+		// with scopes still refuse (route-level, with the same options).
+		want.status, want.challenge, want.body, want.reached = 200, "", "anonymous", r.path
+	}
+	if want.status == 200 || want.probe {
+		return want
+	}
+	if opts.CustomErrors {
+		want.challenge, want.body = "", "custom"
+		return want
+	}
+	if opts.Realm != "" && want.challenge != "" {
+		want.challenge = strings.Replace(want.challenge, `realm="api"`, `realm="`+opts.Realm+`"`, 1)
+	}
+	return want
+}
+
+// failureCode is the error code the custom handler reports for r's
+// default answer.
+func failureCode(r row) string {
+	switch {
+	case r.status == 503:
+		return "temporarily_unavailable"
+	case r.status == 400:
+		return "invalid_request"
+	case r.status == 403:
+		return "insufficient_scope"
+	case strings.Contains(r.challenge, "invalid_token"):
+		return "invalid_token"
+	}
+	return "unauthorized"
+}
+
+func check(t *testing.T, build Builder, vk verifierKind, opts Options, r row) {
+	want := expect(r, opts)
+	var reached atomic.Value
+	reached.Store("")
+	v := vk.up
+	if r.down {
+		v = vk.down
+	}
+	h := build(v, opts, func(route string) { reached.Store(route) })
+	method := r.method
+	if method == "" {
+		method = http.MethodGet
+	}
+	var body *strings.Reader
+	if r.form != "" {
+		body = strings.NewReader(r.form)
+	} else {
+		body = strings.NewReader("")
+	}
+	req := httptest.NewRequestWithContext(context.Background(), method, "http://api.example"+r.path, body)
+	if r.form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, vs := range r.header {
+		req.Header[k] = vs
+	}
+	for _, a := range r.auth {
+		req.Header.Add("Authorization", a)
+	}
+	if r.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "access_token", Value: r.cookie})
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	got := reached.Load().(string)
+
+	if want.probe {
+		// Only anonymous calls that the options allow anyway: the skipped
+		// route, or, with optional credentials, a route without scopes.
+		allowed := (got == "/health" && opts.SkipHealth) || (opts.Optional && (got == "/health" || got == "/me"))
+		if got != "" && (!allowed || rec.Body.String() != "anonymous") {
+			t.Errorf("%s %s reached %s: %d %q", method, r.path, got, rec.Code, rec.Body)
+		}
+		if rec.Code == 200 && got == "" {
+			t.Errorf("200 without a handler")
+		}
+		return
+	}
+	if want.status != 200 && opts.CustomErrors {
+		if rec.Code != CustomStatus || rec.Header().Get("X-Failure") != failureCode(r) {
+			t.Errorf("custom handler: status %d, X-Failure %q; want %d, %q", rec.Code, rec.Header().Get("X-Failure"), CustomStatus, failureCode(r))
+		}
+	} else if rec.Code != want.status {
+		t.Errorf("status = %d, want %d (body %q)", rec.Code, want.status, rec.Body)
+	}
+	if c := rec.Header().Get("WWW-Authenticate"); c != want.challenge {
+		t.Errorf("WWW-Authenticate = %q, want %q", c, want.challenge)
+	} else if c != "" {
+		CheckChallenge(t, c)
+	}
+	if n := len(rec.Header().Values("WWW-Authenticate")); n > 1 {
+		t.Errorf("%d WWW-Authenticate headers", n)
+	}
+	if wantRetry := want.status == 503 && !opts.CustomErrors; (rec.Header().Get("Retry-After") != "") != wantRetry {
+		t.Errorf("Retry-After = %q", rec.Header().Get("Retry-After"))
+	}
+	if rec.Body.String() != want.body {
+		t.Errorf("body = %q, want %q", rec.Body.String(), want.body)
+	}
+	if want.status != 200 && !opts.CustomErrors && !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		t.Errorf("Content-Type = %q", rec.Header().Get("Content-Type"))
+	}
+	if got != want.reached {
+		t.Errorf("handler reached: %q, want %q", got, want.reached)
 	}
 }
 

@@ -114,7 +114,7 @@ func RunRejections(t *testing.T, build Builder) {
 	for name, tok := range corpus {
 		t.Run(name, func(t *testing.T) {
 			var reached atomic.Int64
-			h := build(v, Mode{}, func() { reached.Add(1) })
+			h := build(v, Options{}, func(string) { reached.Add(1) })
 			req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/orders", nil)
 			req.Header["Authorization"] = []string{"Bearer " + tok}
 			rec := httptest.NewRecorder()
@@ -139,7 +139,7 @@ func RunRejections(t *testing.T, build Builder) {
 // RunPanicLogs serves h (whose handlers panic after authentication) on a
 // loopback server whose error log, like the verifier's debug log and
 // whatever frameworkLog collects, must never show the token.
-func RunPanicLogs(t *testing.T, build func(v *core.Verifier, frameworkLog io.Writer) http.Handler) {
+func RunPanicLogs(t *testing.T, build func(v core.TokenVerifier, frameworkLog io.Writer) http.Handler) {
 	srv := authtest.NewServer()
 	t.Cleanup(srv.Close)
 	var verifierLog, serverLog, frameworkLog lockedBuilder
