@@ -74,6 +74,7 @@ type options struct {
 	noOIDC       bool
 	metaIssuer   string
 	accessTypHdr string
+	tls          bool
 }
 
 // Option configures a Server.
@@ -109,6 +110,10 @@ func WithMetadataIssuer(iss string) Option { return func(o *options) { o.metaIss
 // WithTokenType sets the typ header of issued tokens (default "at+jwt").
 func WithTokenType(typ string) Option { return func(o *options) { o.accessTypHdr = typ } }
 
+// WithTLS serves over https with a certificate that only [Server.Client]
+// trusts, like httptest.NewTLSServer: the issuer is then https://127.0.0.1:port.
+func WithTLS() Option { return func(o *options) { o.tls = true } }
+
 // NewServer starts a Server on 127.0.0.1 with one RS256 signing key (or
 // the algorithm of [WithAlgorithm]). It panics if the key cannot be made,
 // like httptest.NewServer panics when it cannot listen. Call Close when done.
@@ -130,7 +135,11 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc("GET "+OAuthMetadataPath, s.serveDiscovery)
 	mux.HandleFunc("GET "+JWKSPath, s.serveJWKS)
 	mux.HandleFunc(TokenPath, s.serveToken)
-	s.ts = httptest.NewServer(mux)
+	if o.tls {
+		s.ts = httptest.NewTLSServer(mux)
+	} else {
+		s.ts = httptest.NewServer(mux)
+	}
 	s.Issuer, s.URL = s.ts.URL, s.ts.URL
 	return s
 }
@@ -138,7 +147,8 @@ func NewServer(opts ...Option) *Server {
 // Close shuts the server down and blocks until all requests have ended.
 func (s *Server) Close() { s.ts.Close() }
 
-// Client returns an HTTP client for the server.
+// Client returns an HTTP client for the server; with [WithTLS], it trusts
+// the server's certificate.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
 
 // JWKSURL returns the URL of the key set.

@@ -16,13 +16,20 @@ type Claims struct {
 	ClientID string   // client_id (RFC 9068 §2.2), else azp
 	ID       string   // jti
 	Audience []string // aud, as a list even when the token holds a string
-	// Scopes merges scope (RFC 8693 §4.2, space-delimited) and scp (a string
-	// or an array of strings, as Okta, Entra and Hydra issue), without
-	// duplicates, in order of appearance.
+	// Scopes merges, without duplicates and in order of appearance, the
+	// claims named by Config.ScopeClaims: by default scope (RFC 8693 §4.2,
+	// space-delimited) and scp (a string or an array of strings, as Okta,
+	// Entra and Hydra issue).
 	Scopes    []string
 	Expiry    time.Time // exp
 	IssuedAt  time.Time // iat; zero when absent
 	NotBefore time.Time // nbf; zero when absent
+	// ACR is the authentication context class reference (acr, OpenID
+	// Connect Core §2; RFC 9470 step-up); "" when absent.
+	ACR string
+	// AuthTime is when the user last authenticated (auth_time); zero when
+	// absent.
+	AuthTime time.Time
 
 	raw []byte // the payload JSON, already checked for duplicates and depth
 }
@@ -91,15 +98,31 @@ type tokenClaims struct {
 	hasNbf bool
 }
 
-// parseClaims reads the registered claims of a payload. A registered claim
-// of the wrong JSON type rejects the token, so that no two readers of the
-// same token can disagree about what it says.
+// parseClaims reads the registered claims of a payload with the default
+// claim rules; the verifier reads members it has scanned itself.
 func parseClaims(payload []byte, strict bool) (*tokenClaims, error) {
 	var buf [24]member
 	members, err := scanObject(payload, buf[:0])
 	if err != nil {
 		return nil, errMalformed
 	}
+	return readClaims(members, payload, defaultClaimRules(strict))
+}
+
+// claimRules are the settings that decide how a claim set is read.
+type claimRules struct {
+	strict bool
+	scopes scopeSources
+}
+
+func defaultClaimRules(strict bool) *claimRules {
+	return &claimRules{strict: strict, scopes: defaultScopeSources}
+}
+
+// readClaims reads the registered claims from the scanned members of a
+// payload. A registered claim of the wrong JSON type rejects the token, so
+// that no two readers of the same token can disagree about what it says.
+func readClaims(members []member, payload []byte, rules *claimRules) (*tokenClaims, error) {
 	tc := &tokenClaims{Claims: Claims{raw: payload}}
 	var hasIss, hasAud, hasExp, hasClientID bool
 	var azp string
@@ -136,18 +159,19 @@ func parseClaims(payload []byte, strict bool) (*tokenClaims, error) {
 		case "iat":
 			tc.IssuedAt, ok = numericDate(m)
 			tc.hasIat = true
-		case "scope":
-			var s string
-			s, ok = str(m)
-			tc.Scopes = appendScopes(tc.Scopes, s)
-		case "scp":
-			tc.Scopes, ok = appendScopeClaim(tc.Scopes, m)
+		case "acr":
+			tc.ACR, ok = str(m)
+		case "auth_time":
+			tc.AuthTime, ok = numericDate(m)
 		case "cnf":
 			// RFC 7800 / RFC 9449 / RFC 8705: a sender-constrained token
 			// whose binding this bearer presentation cannot prove.
 			return nil, errBound
 		default:
 			ok = true
+		}
+		if ok {
+			tc.Scopes, ok = rules.scopes.read(tc.Scopes, name, m)
 		}
 		if !ok {
 			return nil, errClaimType
@@ -165,7 +189,7 @@ func parseClaims(payload []byte, strict bool) (*tokenClaims, error) {
 	if !hasClientID {
 		tc.ClientID = azp
 	}
-	if strict && (tc.Subject == "" || !hasClientID || tc.ClientID == "" || !tc.hasIat || tc.ID == "") {
+	if rules.strict && (tc.Subject == "" || !hasClientID || tc.ClientID == "" || !tc.hasIat || tc.ID == "") {
 		return nil, errMissingClaim
 	}
 	return tc, nil
@@ -187,30 +211,6 @@ func strOrList(m *member) ([]string, bool) {
 		return list, err == nil
 	}
 	return nil, false
-}
-
-// appendScopeClaim reads a claim that carries scopes: a space-delimited
-// string, or an array of strings in which each element is one scope. An
-// element holding a space, or an empty one, refuses the token: splitting it
-// would grant scopes that no element names.
-func appendScopeClaim(dst []string, m *member) ([]string, bool) {
-	switch m.kind {
-	case kindString:
-		return appendScopes(dst, m.stringValue()), true
-	case kindArray:
-		list, err := m.arrayStrings()
-		if err != nil {
-			return dst, false
-		}
-		for _, s := range list {
-			if s == "" || strings.IndexByte(s, ' ') >= 0 {
-				return dst, false
-			}
-			dst = appendScopes(dst, s)
-		}
-		return dst, true
-	}
-	return dst, false
 }
 
 // appendScopes splits a space-delimited scope string (RFC 6749 §3.3: the

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,6 +142,25 @@ type Config struct {
 	// logging.
 	Logger *slog.Logger
 
+	// ScopeClaims names the claims that carry a token's authority, merged
+	// into Claims.Scopes (and so checked by RequireScope and named in a
+	// 403's scope=): claim names, or RFC 6901 JSON Pointers when they start
+	// with "/" ("/realm_access/roles", "/https:~1~1example.com~1roles"). nil
+	// means {"scope", "scp"}. A claim may hold a space-delimited string or
+	// an array of strings, each element one scope ("scope" itself only a
+	// string, RFC 8693 §4.2); any other type, or an element that is empty
+	// or holds a space, refuses the token. Absent claims grant nothing.
+	ScopeClaims []string
+
+	// Validate, when set, runs after every built-in check has passed — also
+	// when the token is served from the verified-token cache, since a
+	// validator may depend on time or state — with the claims the caller
+	// will get. An error refuses the token: 401 invalid_token with a fixed
+	// description, or 403 insufficient_scope when it wraps
+	// [ErrInsufficientScope]. Its text never reaches the client. Read
+	// custom claims with [Claims.Decode].
+	Validate func(ctx context.Context, c *Claims) error
+
 	// Hooks observe verifications and key set changes.
 	Hooks Hooks
 }
@@ -150,6 +170,7 @@ type settings struct {
 	Config
 	algs         algSet
 	cacheEntries int
+	claims       claimRules
 }
 
 func (c Config) settings() (*settings, error) {
@@ -211,6 +232,11 @@ func (c Config) settings() (*settings, error) {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	scopes, err := compileScopeClaims(c.ScopeClaims)
+	if err != nil {
+		return nil, err
+	}
+	s.claims = claimRules{strict: c.StrictRFC9068, scopes: scopes}
 	durations := []struct {
 		name string
 		v    *time.Duration

@@ -42,6 +42,7 @@ func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) ht
 	mux.Handle("GET /orders", core.RequireScope("orders:read")(show("/orders")))
 	mux.Handle("GET /both", core.RequireScope("orders:read", "orders:write")(show("/both")))
 	mux.Handle("GET /either", core.RequireAnyScope("orders:read", "orders:write")(show("/either")))
+	mux.Handle("GET /stepup", core.RequireStepUp(adaptertest.StepUp)(show("/stepup")))
 	return core.MiddlewareWithOptions(v, opts, adaptertest.Audience)(mux)
 }
 

@@ -24,6 +24,9 @@ var (
 	// ErrInvalidRequest: the request is malformed, for example it carries
 	// more than one token (RFC 6750 §3.1 invalid_request).
 	ErrInvalidRequest = errors.New("invalid request")
+	// ErrInsufficientUserAuthentication: the token is valid, but the user's
+	// authentication is not strong or recent enough for the route (RFC 9470).
+	ErrInsufficientUserAuthentication = errors.New("insufficient user authentication")
 )
 
 // Reason is a machine-readable cause, stable for logs and metrics.
@@ -52,6 +55,10 @@ const (
 	ReasonSignature         Reason = "signature"
 	ReasonKeySetUnavailable Reason = "key_set_unavailable"
 	ReasonScope             Reason = "insufficient_scope"
+	// ReasonValidation: Config.Validate refused the token.
+	ReasonValidation Reason = "validation"
+	// ReasonUserAuthentication: a step-up requirement is not met.
+	ReasonUserAuthentication Reason = "insufficient_user_authentication"
 )
 
 // Error describes why a token or request was refused. Its text never holds
@@ -65,6 +72,10 @@ type Error struct {
 	// RetryAfter is, for ReasonKeySetUnavailable, how long until the next
 	// attempt to fetch the keys: the Retry-After of the 503 answer.
 	RetryAfter time.Duration
+	// ACRValues and MaxAge are, for ReasonUserAuthentication, what the
+	// route asks for (RFC 9470 §3).
+	ACRValues []string
+	MaxAge    time.Duration
 }
 
 func (e *Error) Error() string {
@@ -95,6 +106,8 @@ func (e *Error) sentinel() error {
 		return ErrInsufficientScope
 	case ReasonKeySetUnavailable:
 		return ErrKeySetUnavailable
+	case ReasonUserAuthentication:
+		return ErrInsufficientUserAuthentication
 	}
 	return ErrInvalidToken
 }
@@ -124,6 +137,20 @@ var (
 	errBadRequest    = reject(ReasonMalformedRequest)
 	errNoAudienceArg = errors.New("bearerkit: Verify needs at least one non-empty audience")
 )
+
+// validationError wraps an error of Config.Validate: one that wraps
+// ErrInsufficientScope stays a scope failure (403), any other refuses the
+// token (401). The cause stays reachable for logs.
+func validationError(err error) error {
+	if errors.Is(err, ErrInsufficientScope) {
+		var e *Error
+		if errors.As(err, &e) && e.Reason == ReasonScope {
+			return e
+		}
+		return &Error{Reason: ReasonScope, Cause: err}
+	}
+	return &Error{Reason: ReasonValidation, Cause: err}
+}
 
 // ReasonOf returns the [Reason] carried by err, or "" when err is not an
 // *[Error].

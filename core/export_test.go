@@ -94,3 +94,7 @@ func (r *Retries) FireAndWait(v *Verifier) int {
 	AwaitFetch(v)
 	return n
 }
+
+// HoldDynamicRetries holds the outage retries of every issuer m admits
+// from now on; they are never fired.
+func HoldDynamicRetries(m *MultiIssuer) { m.admitted = func(v *Verifier) { HoldRetries(v) } }

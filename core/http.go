@@ -28,6 +28,7 @@ type ErrorResponse struct {
 //	bad, expired, wrong iss/aud   401  Bearer realm="…", error="invalid_token", error_description="…"
 //	more than one token           400  Bearer realm="…", error="invalid_request", error_description="…"
 //	valid token, missing scope    403  Bearer realm="…", error="insufficient_scope", scope="…"
+//	step-up requirement not met   401  Bearer realm="…", error="insufficient_user_authentication", …, acr_values="…", max_age="…"
 //	signing keys unavailable      503  Retry-After, no challenge
 //	anything else                 500  no challenge
 func NewErrorResponse(err error, opts Options) ErrorResponse {
@@ -54,6 +55,15 @@ func NewErrorResponse(err error, opts Options) ErrorResponse {
 			r.WWWAuthenticate = challenge
 			return r
 		}
+	case errors.Is(err, ErrInsufficientUserAuthentication):
+		r = ErrorResponse{Status: http.StatusUnauthorized, Code: "insufficient_user_authentication",
+			Description: "a different authentication level is required"}
+		r.WWWAuthenticate = challenge + `, error="` + r.Code + `", error_description="` + r.Description + `"`
+		var e *Error
+		if errors.As(err, &e) {
+			r.WWWAuthenticate += stepUpParams(e)
+		}
+		return r
 	case errors.Is(err, ErrKeySetUnavailable):
 		return ErrorResponse{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter(err),
 			Code: "temporarily_unavailable", Description: "token verification is temporarily unavailable"}

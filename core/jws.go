@@ -59,6 +59,7 @@ func (s algSet) has(a alg) bool { return s&(1<<a) != 0 }
 const (
 	rsaAlgs     = algSet(1<<algRS256 | 1<<algRS384 | 1<<algRS512 | 1<<algPS256 | 1<<algPS384 | 1<<algPS512)
 	ed25519Algs = algSet(1<<algEdDSA | 1<<algEd25519)
+	allAlgs     = rsaAlgs | 1<<algES256 | 1<<algES384 | 1<<algES512 | ed25519Algs
 )
 
 // b64url marks the bytes of the base64url alphabet (RFC 4648 §5).

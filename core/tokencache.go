@@ -34,6 +34,7 @@ type cacheShard struct {
 }
 
 type cacheEntry struct {
+	v      *Verifier // the verifier that verified the token (one of a MultiIssuer's)
 	claims *tokenClaims
 	header header           // alg and kid, to repeat the key lookup
 	key    *verificationKey // the key that verified the signature

@@ -87,69 +87,111 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 
 // verifyToken is the full verification, without the cache lookup.
 func (v *Verifier) verifyToken(ctx context.Context, token string, now time.Time, audience []string) (*Claims, error) {
+	var buf [24]member
+	p, members, err := decodeToken(token, v.s.algs, v.s.StrictRFC9068, buf[:0])
+	if err != nil {
+		return nil, v.rejected(ctx, err, refusal{h: p.refusedHeader()})
+	}
+	return v.verifyDecoded(ctx, &p, members, now, audience)
+}
+
+// decoded is a token whose shape and header passed the checks that need no
+// configuration beyond the algorithms, with its segments decoded. Its
+// scanned claim set is kept apart, in a buffer on the caller's stack: a
+// struct holding it beside the payload would move it to the heap.
+type decoded struct {
+	token     string
+	dot2      int
+	h         header
+	hdrOK     bool // h was read (for logging a refusal)
+	payload   []byte
+	signature []byte
+}
+
+func (p *decoded) refusedHeader() *header {
+	if p.hdrOK {
+		return &p.h
+	}
+	return nil
+}
+
+// decodeToken splits token, decodes and checks its header (alg in algs,
+// typ as strict says), decodes its body and scans its claim set into buf
+// (the caller's). One buffer holds all three decoded segments; the header
+// is decoded and checked first, so a token refused for its header or
+// algorithm costs no decoding of its body.
+func decodeToken(token string, algs algSet, strict bool, buf []member) (decoded, []member, error) {
+	p := decoded{token: token}
 	dot1, dot2, err := splitCompact(token)
 	if err != nil {
-		return nil, v.rejected(ctx, err, refusal{})
+		return p, nil, err
 	}
-	// One buffer holds all three decoded segments. The header is decoded
-	// and checked first, so a token refused for its header or algorithm
-	// costs no decoding of its body.
+	p.dot2 = dot2
 	seg := newSegments(token, dot1, dot2)
 	hdr, ok := seg.header()
 	if !ok {
-		return nil, v.rejected(ctx, errMalformed, refusal{})
+		return p, nil, errMalformed
 	}
-	h, err := parseHeader(hdr, v.s.algs)
+	if p.h, err = parseHeader(hdr, algs); err != nil {
+		return p, nil, err
+	}
+	p.hdrOK = true
+	if !typAllowed(p.h.typ, strict) {
+		return p, nil, errType
+	}
+	if p.payload, p.signature, ok = seg.body(); !ok {
+		return p, nil, errMalformed
+	}
+	members, err := scanObject(p.payload, buf)
 	if err != nil {
-		return nil, v.rejected(ctx, err, refusal{})
+		return p, nil, errMalformed
 	}
-	if !typAllowed(h.typ, v.s.StrictRFC9068) {
-		return nil, v.rejected(ctx, errType, refusal{h: &h})
-	}
-	payload, signature, ok := seg.body()
-	if !ok {
-		return nil, v.rejected(ctx, errMalformed, refusal{h: &h})
-	}
-	signingInput := token[:dot2]
-	tc, err := parseClaims(payload, v.s.StrictRFC9068)
+	return p, members, nil
+}
+
+// verifyDecoded applies this verifier's claim rules, the issuer, audience
+// and time checks, and then the key lookup and signature check.
+func (v *Verifier) verifyDecoded(ctx context.Context, p *decoded, members []member, now time.Time, audience []string) (*Claims, error) {
+	h := &p.h
+	tc, err := readClaims(members, p.payload, &v.s.claims)
 	if err != nil {
-		return nil, v.rejected(ctx, err, refusal{h: &h, audience: audience})
+		return nil, v.rejected(ctx, err, refusal{h: h, audience: audience})
 	}
 	if err := v.checkClaims(tc, now, audience); err != nil {
-		return nil, v.rejected(ctx, err, refusal{h: &h, claims: tc, audience: audience})
+		return nil, v.rejected(ctx, err, refusal{h: h, claims: tc, audience: audience})
 	}
 	set, err := v.keys.current(ctx, now)
 	if err != nil {
-		return nil, v.rejected(ctx, err, refusal{h: &h})
+		return nil, v.rejected(ctx, err, refusal{h: h})
 	}
 	var kbuf [maxKidlessKeysTried]*verificationKey
-	keys, res := set.lookup(&h, kbuf[:0])
+	keys, res := set.lookup(h, kbuf[:0])
 	if res == kidUnknown {
 		if fresh, ok := v.keys.refetch(ctx, now, set); ok && fresh != nil {
 			set = fresh
-			keys, res = set.lookup(&h, kbuf[:0])
+			keys, res = set.lookup(h, kbuf[:0])
 		}
 	}
 	switch res {
 	case kidUnknown:
-		return nil, v.rejected(ctx, errUnknownKey, refusal{h: &h})
+		return nil, v.rejected(ctx, errUnknownKey, refusal{h: h})
 	case kidWrongAlg, kidAmbiguous:
-		return nil, v.rejected(ctx, errKeyMismatch, refusal{h: &h})
+		return nil, v.rejected(ctx, errKeyMismatch, refusal{h: h})
 	}
 	var signer *verificationKey
 	for _, k := range keys {
-		if verifySignature(h.alg, k.pub, signingInput, signature) {
+		if verifySignature(h.alg, k.pub, p.token[:p.dot2], p.signature) {
 			signer = k
 			break
 		}
 	}
 	if signer == nil {
-		return nil, v.rejected(ctx, errSignature, refusal{h: &h})
+		return nil, v.rejected(ctx, errSignature, refusal{h: h})
 	}
 	if v.cache != nil {
-		v.cache.put(token, &cacheEntry{claims: tc, header: h, key: signer, gen: set.gen})
+		v.cache.put(p.token, &cacheEntry{v: v, claims: tc, header: *h, key: signer, gen: set.gen})
 	}
-	return tc.Claims.clone(), nil
+	return v.accepted(ctx, tc)
 }
 
 // verifyCached serves a token verified before: the signature and shape
@@ -172,7 +214,19 @@ func (v *Verifier) verifyCached(ctx context.Context, token string, e *cacheEntry
 		v.cache.remove(token)
 		return v.verifyToken(ctx, token, now, audience)
 	}
-	return e.claims.Claims.clone(), nil
+	return v.accepted(ctx, e.claims)
+}
+
+// accepted hands the caller a copy of the claims, after the application's
+// own checks.
+func (v *Verifier) accepted(ctx context.Context, tc *tokenClaims) (*Claims, error) {
+	c := tc.Claims.clone()
+	if v.s.Validate != nil {
+		if err := v.s.Validate(ctx, c); err != nil {
+			return nil, v.rejected(ctx, validationError(err), refusal{})
+		}
+	}
+	return c, nil
 }
 
 // checkClaims applies the issuer, audience and time rules (RFC 7519 §4.1,

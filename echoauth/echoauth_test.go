@@ -56,6 +56,7 @@ func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) ht
 	e.GET("/orders", show("/orders"), echoauth.RequireScope("orders:read"))
 	e.GET("/both", show("/both"), echoauth.RequireScope("orders:read", "orders:write"))
 	e.GET("/either", show("/either"), echoauth.RequireAnyScope("orders:read", "orders:write"))
+	e.GET("/stepup", show("/stepup"), echoauth.RequireStepUp(adaptertest.StepUp))
 	return e
 }
 

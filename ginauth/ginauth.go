@@ -13,6 +13,7 @@ package ginauth
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -122,6 +123,16 @@ func RequireAnyScope(scopes ...string) gin.HandlerFunc {
 	authctx.MustScopes(scopes)
 	scopes = append([]string(nil), scopes...)
 	return requireRoute(func(c *core.Claims) error { return core.CheckAnyScope(c, scopes...) })
+}
+
+// RequireStepUp returns route middleware that requires the user's
+// authentication to meet s (RFC 9470): otherwise 401
+// error="insufficient_user_authentication" with acr_values and max_age. It
+// must run after [Auth.Require]; it panics when s requires nothing.
+func RequireStepUp(s core.StepUp) gin.HandlerFunc {
+	authctx.MustStepUp(s.ACR, s.MaxAge)
+	s.ACR = slices.Clone(s.ACR)
+	return requireRoute(func(c *core.Claims) error { return core.CheckStepUp(c, s) })
 }
 
 func requireRoute(check func(*core.Claims) error) gin.HandlerFunc {

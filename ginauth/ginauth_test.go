@@ -57,6 +57,7 @@ func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) ht
 	r.GET("/orders", ginauth.RequireScope("orders:read"), show("/orders"))
 	r.GET("/both", ginauth.RequireScope("orders:read", "orders:write"), show("/both"))
 	r.GET("/either", ginauth.RequireAnyScope("orders:read", "orders:write"), show("/either"))
+	r.GET("/stepup", ginauth.RequireStepUp(adaptertest.StepUp), show("/stepup"))
 	return r
 }
 

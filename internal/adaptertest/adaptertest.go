@@ -38,11 +38,18 @@ type Options struct {
 //	GET  /orders  RequireScope("orders:read")
 //	GET  /both    RequireScope("orders:read", "orders:write")
 //	GET  /either  RequireAnyScope("orders:read", "orders:write")
+//	GET  /stepup  RequireStepUp(StepUp)
 //	GET  /health  no scope required (skipped with Options.SkipHealth)
 //
 // Every route answers 200 with the body Describe(claims) using the adapter's
 // own claims getter, and calls reached with its pattern before writing.
 type Builder func(v core.TokenVerifier, opts Options, reached func(route string)) http.Handler
+
+// Clock is the time of every verifier and check in the table.
+func Clock() time.Time { return time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC) }
+
+// StepUp is the requirement of the /stepup route (RFC 9470).
+var StepUp = core.StepUp{ACR: []string{"urn:example:mfa"}, MaxAge: 5 * time.Minute, Now: Clock}
 
 // Describe renders what a handler saw, so the table can check that claims
 // reach handlers intact.
@@ -111,13 +118,15 @@ var optionSets = map[string]Options{
 // Run runs the conformance table against an adapter, once per verifier
 // kind: the same answers are due whatever TokenVerifier the adapter wraps.
 func Run(t *testing.T, build Builder) {
-	clock := func() time.Time { return time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC) }
+	clock := Clock
 	srv := authtest.NewServer(authtest.WithClock(clock), authtest.WithAlgorithm("EdDSA"))
 	t.Cleanup(srv.Close)
 	down := authtest.NewServer(authtest.WithClock(clock), authtest.WithAlgorithm("EdDSA"))
 	t.Cleanup(down.Close)
 	down.SetJWKSFault(&authtest.Fault{Status: http.StatusInternalServerError})
-	verifiers := newVerifiers(t, clock, srv, down)
+	other := authtest.NewServer(authtest.WithClock(clock), authtest.WithAlgorithm("ES256"))
+	t.Cleanup(other.Close)
+	verifiers := newVerifiers(t, clock, srv, down, other)
 	rows := table(t, srv, down, clock)
 	for _, vk := range verifiers {
 		for setName, opts := range optionSets {
@@ -140,7 +149,7 @@ type verifierKind struct {
 	up, down core.TokenVerifier
 }
 
-func newVerifiers(t *testing.T, clock func() time.Time, srv, down *authtest.Server) []verifierKind {
+func newVerifiers(t *testing.T, clock func() time.Time, srv, down, other *authtest.Server) []verifierKind {
 	single := func(s *authtest.Server) *core.Verifier {
 		v, err := core.New(core.Config{Issuer: s.Issuer, Now: clock})
 		if err != nil {
@@ -149,7 +158,41 @@ func newVerifiers(t *testing.T, clock func() time.Time, srv, down *authtest.Serv
 		t.Cleanup(v.Close)
 		return v
 	}
-	return []verifierKind{{name: "Verifier", up: single(srv), down: single(down)}}
+	multi := func(ss ...*authtest.Server) *core.MultiIssuer {
+		var cfgs []core.Config
+		for _, s := range ss {
+			cfgs = append(cfgs, core.Config{Issuer: s.Issuer, Now: clock})
+		}
+		m, err := core.NewMultiIssuer(cfgs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(m.Close)
+		return m
+	}
+	return []verifierKind{
+		{name: "Verifier", up: single(srv), down: single(down)},
+		// Another issuer beside the table's: the answers must not change.
+		{name: "MultiIssuer", up: multi(other, srv), down: multi(other, down)},
+	}
+}
+
+const (
+	stepUpChallenge = realm + `, error="insufficient_user_authentication", error_description="a different authentication level is required", acr_values="urn:example:mfa", max_age="300"`
+	stepUpBody      = `{"error":"insufficient_user_authentication","error_description":"a different authentication level is required"}` + "\n"
+)
+
+// stepUp sets acr (none when "") and auth_time (none when ago is 0) on a
+// claim set.
+func stepUp(acr string, ago time.Duration) func(map[string]any) {
+	return func(c map[string]any) {
+		if acr != "" {
+			c["acr"] = acr
+		}
+		if ago != 0 {
+			c["auth_time"] = Clock().Add(ago).Unix()
+		}
+	}
 }
 
 func table(t *testing.T, srv, down *authtest.Server, clock func() time.Time) []row {
@@ -213,6 +256,19 @@ func table(t *testing.T, srv, down *authtest.Server, clock func() time.Time) []r
 		{name: "any-of with neither", path: "/either", auth: []string{"Bearer " + mint(nil, "users:read")}, status: 403,
 			challenge: realm + `, error="insufficient_scope", scope="orders:read orders:write"`, body: errBody("insufficient_scope", "the token lacks a required scope")},
 		{name: "no scope needed", path: "/me", auth: []string{"Bearer " + mint(nil)}, status: 200, body: "sub=test-subject client=test-client scopes=", reached: "/me"},
+
+		// Step-up (RFC 9470): acr among the accepted, auth_time recent enough.
+		{name: "step-up met", path: "/stepup", auth: []string{"Bearer " + mint(stepUp("urn:example:mfa", -time.Minute))}, status: 200,
+			body: "sub=test-subject client=test-client scopes=", reached: "/stepup"},
+		{name: "step-up without acr", path: "/stepup", auth: []string{"Bearer " + mint(stepUp("", -time.Minute))}, status: 401,
+			challenge: stepUpChallenge, body: stepUpBody},
+		{name: "step-up with another acr", path: "/stepup", auth: []string{"Bearer " + mint(stepUp("urn:example:pwd", -time.Minute))}, status: 401,
+			challenge: stepUpChallenge, body: stepUpBody},
+		{name: "step-up too long ago", path: "/stepup", auth: []string{"Bearer " + mint(stepUp("urn:example:mfa", -10*time.Minute))}, status: 401,
+			challenge: stepUpChallenge, body: stepUpBody},
+		{name: "step-up without auth_time", path: "/stepup", auth: []string{"Bearer " + mint(stepUp("urn:example:mfa", 0))}, status: 401,
+			challenge: stepUpChallenge, body: stepUpBody},
+		{name: "step-up without token", path: "/stepup", status: 401, challenge: realm, body: missing},
 
 		// A token in two places (RFC 6750 §2) is decided on the parsed
 		// request, whatever the spelling.
@@ -283,6 +339,8 @@ func failureCode(r row) string {
 		return "invalid_request"
 	case r.status == 403:
 		return "insufficient_scope"
+	case strings.Contains(r.challenge, "insufficient_user_authentication"):
+		return "insufficient_user_authentication"
 	case strings.Contains(r.challenge, "invalid_token"):
 		return "invalid_token"
 	}

@@ -6,7 +6,10 @@
 // and every adapter can share it.
 package authctx
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 type key struct{}
 
@@ -62,6 +65,20 @@ func MustAudience(audience []string) {
 func MustScopes(scopes []string) {
 	if !NonEmpty(scopes) {
 		panic("bearerkit: a scope requirement needs at least one non-empty scope")
+	}
+}
+
+// MustStepUp panics when a step-up requirement requires nothing (no acr
+// values and no maximum age) or holds an empty acr value: it would
+// silently open the route.
+func MustStepUp(acr []string, maxAge time.Duration) {
+	if len(acr) == 0 && maxAge <= 0 {
+		panic("bearerkit: a step-up requirement needs ACR values or a MaxAge")
+	}
+	for _, v := range acr {
+		if v == "" {
+			panic("bearerkit: a step-up requirement holds an empty ACR value")
+		}
 	}
 }
 
