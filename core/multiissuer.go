@@ -444,4 +444,3 @@ func (d *dynamicIssuers) close() {
 	}
 	d.wg.Wait()
 }
-
