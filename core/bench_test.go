@@ -166,3 +166,65 @@ func BenchmarkRejectJunk(b *testing.B) {
 	}
 	_ = time.Second
 }
+
+// BenchmarkAuthorization measures what issue-level features add to a
+// verification, each against a baseline measured in the same run: a
+// MultiIssuer against a single Verifier (first-seen and cached), a JSON
+// Pointer in ScopeClaims against the default claims, and a Validate hook
+// that returns nil on the cached path.
+func BenchmarkAuthorization(b *testing.B) {
+	ctx := context.Background()
+	srv := authtest.NewServer(authtest.WithAlgorithm("EdDSA"))
+	b.Cleanup(srv.Close)
+	other := authtest.NewServer(authtest.WithAlgorithm("EdDSA"))
+	b.Cleanup(other.Close)
+	claims := srv.Claims("orders-api", "orders:read", "orders:write")
+	claims["realm_access"] = map[string]any{"roles": []string{"orders:admin", "orders:audit"}}
+	tok, err := srv.Mint(claims)
+	if err != nil {
+		b.Fatal(err)
+	}
+	single := func(cfg core.Config) *core.Verifier {
+		cfg.Issuer = srv.Issuer
+		v, err := core.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(v.Close)
+		if err := v.Prefetch(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
+	multi := func(size int) *core.MultiIssuer {
+		m, err := core.NewMultiIssuer(core.Config{Issuer: other.Issuer, TokenCacheSize: size}, core.Config{Issuer: srv.Issuer, TokenCacheSize: size})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(m.Close)
+		if err := m.Prefetch(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return m
+	}
+	run := func(name string, v core.TokenVerifier) {
+		b.Run(name, func(b *testing.B) {
+			if _, err := v.Verify(ctx, tok, "orders-api"); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, tok, "orders-api"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	nilValidate := func(context.Context, *core.Claims) error { return nil }
+	run("first-seen/verifier", single(core.Config{TokenCacheSize: -1}))
+	run("first-seen/multi-issuer", multi(-1))
+	run("first-seen/scope-pointer", single(core.Config{TokenCacheSize: -1, ScopeClaims: []string{"scope", "scp", "/realm_access/roles"}}))
+	run("cached/verifier", single(core.Config{}))
+	run("cached/multi-issuer", multi(0))
+	run("cached/validate-nil", single(core.Config{Validate: nilValidate}))
+}

@@ -16,11 +16,13 @@ import (
 	"github.com/bearerkit/bearerkit/ginauth"
 )
 
-// The protected route of both test APIs and the scope it requires.
+// The protected routes of both test APIs and the authority they require.
 const (
 	ordersPath = "/orders"
 	readScope  = "orders:read"
 	writeScope = "orders:write"
+	adminPath  = "/admin" // requires adminRole, which only a roles claim grants
+	adminRole  = "orders:admin"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -45,34 +47,39 @@ type api struct {
 }
 
 // newAPIs starts a Gin API (ginauth) and an Echo API (echoauth) that
-// share v and protect GET /orders for audience with the read scope.
-func newAPIs(t *testing.T, v *core.Verifier, audience string) []api {
+// share v and protect GET /orders for the audiences with the read scope,
+// and GET /admin with the admin role.
+func newAPIs(t *testing.T, v core.TokenVerifier, audience ...string) []api {
 	t.Helper()
 
-	router := gin.New()
-	router.Use(ginauth.New(v).Require(audience))
-	router.GET(ordersPath, ginauth.RequireScope(readScope), func(c *gin.Context) {
+	ginShow := func(c *gin.Context) {
 		claims, ok := ginauth.Claims(c)
 		if !ok {
 			c.AbortWithStatus(http.StatusInternalServerError)
 			return
 		}
 		c.JSON(http.StatusOK, whoamiOf(claims))
-	})
+	}
+	router := gin.New()
+	router.Use(ginauth.New(v).Require(audience...))
+	router.GET(ordersPath, ginauth.RequireScope(readScope), ginShow)
+	router.GET(adminPath, ginauth.RequireScope(adminRole), ginShow)
 	ginSrv := httptest.NewServer(router)
 	t.Cleanup(ginSrv.Close)
 
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = echoauth.HTTPErrorHandler(e, nil)
-	e.Use(echoauth.New(v).Require(audience))
-	e.GET(ordersPath, func(c echo.Context) error {
+	echoShow := func(c echo.Context) error {
 		claims, ok := echoauth.Claims(c)
 		if !ok {
 			return echo.NewHTTPError(http.StatusInternalServerError)
 		}
 		return c.JSON(http.StatusOK, whoamiOf(claims))
-	}, echoauth.RequireScope(readScope))
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = echoauth.HTTPErrorHandler(e, nil)
+	e.Use(echoauth.New(v).Require(audience...))
+	e.GET(ordersPath, echoShow, echoauth.RequireScope(readScope))
+	e.GET(adminPath, echoShow, echoauth.RequireScope(adminRole))
 	echoSrv := httptest.NewServer(e)
 	t.Cleanup(echoSrv.Close)
 
@@ -94,7 +101,13 @@ func (a api) call(t *testing.T, token string) answer {
 
 func (a api) callWith(t *testing.T, client *http.Client, token string) answer {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, a.url+ordersPath, nil)
+	return a.get(t, client, ordersPath, token)
+}
+
+// get sends GET path with token as a bearer token ("" sends none).
+func (a api) get(t *testing.T, client *http.Client, path, token string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.url+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +116,7 @@ func (a api) callWith(t *testing.T, client *http.Client, token string) answer {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s: GET %s: %v", a.name, ordersPath, err)
+		t.Fatalf("%s: GET %s: %v", a.name, path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

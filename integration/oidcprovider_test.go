@@ -54,6 +54,9 @@ type opConfig struct {
 	Keys      []map[string]any      `json:"keys"`
 	Clients   []map[string]any      `json:"clients"`
 	Resources map[string]opResource `json:"resources"`
+	// ExtraClaims are added to the access tokens of a client, by client id
+	// (oidc-provider's extraTokenClaims).
+	ExtraClaims map[string]map[string]any `json:"extraClaims,omitempty"`
 }
 
 type opResource struct {
@@ -63,6 +66,7 @@ type opResource struct {
 
 // oidcProvider is a running oidc-provider.
 type oidcProvider struct {
+	rolesSecret string // of opRolesClient, when registered
 	*authServer
 	proc       *process
 	configPath string
@@ -166,7 +170,19 @@ func newRSAKey(t *testing.T) map[string]any {
 	return jwkMap(t, jose.JSONWebKey{Key: k})
 }
 
-func startOIDCProvider(t *testing.T) *oidcProvider {
+// opRolesClient is the client whose tokens carry roles (withRolesClient).
+const opRolesClient = "bearerkit-roles"
+
+// withRolesClient registers opRolesClient, whose access tokens carry
+// roles: [adminRole] through extraTokenClaims.
+func withRolesClient(t *testing.T, op *oidcProvider) {
+	op.rolesSecret = randomSecret(t)
+	op.config.Clients = append(op.config.Clients,
+		opClient(opRolesClient, "client_secret_basic", map[string]any{"client_secret": op.rolesSecret}))
+	op.config.ExtraClaims = map[string]map[string]any{opRolesClient: {"roles": []string{adminRole}}}
+}
+
+func startOIDCProvider(t *testing.T, opts ...func(*testing.T, *oidcProvider)) *oidcProvider {
 	t.Helper()
 	node, npm := requireNode(t)
 	dir := installOIDCProvider(t, npm)
@@ -209,6 +225,9 @@ func startOIDCProvider(t *testing.T) *oidcProvider {
 			}),
 		},
 		Resources: resources,
+	}
+	for _, o := range opts {
+		o(t, op)
 	}
 	op.start(t)
 	if op.disc.Issuer != issuer {

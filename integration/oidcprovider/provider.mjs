@@ -11,7 +11,8 @@
 //     "port": PORT,
 //     "keys": [ private JWKs: RSA, EC P-256, Ed25519 ],
 //     "clients": [ client metadata (RFC 7591 names) ],
-//     "resources": { "<resource indicator>": { "scope": "a b", "alg": "RS256" } }
+//     "resources": { "<resource indicator>": { "scope": "a b", "alg": "RS256" } },
+//     "extraClaims": { "<client id>": { "roles": ["orders:admin"] } }   (optional)
 //   }
 //
 // Access tokens come out as JWTs only through resource indicators
@@ -54,6 +55,8 @@ const provider = new Provider(cfg.issuer, {
   scopes: ['openid', 'offline_access', ...apiScopes],
   jwks: { keys: cfg.keys },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
+  // Claims added to the access tokens of some clients, such as roles.
+  extraTokenClaims: async (_ctx, token) => cfg.extraClaims?.[token.clientId],
   ttl: {
     ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
   },
