@@ -1,6 +1,8 @@
 package core
 
 import (
+	"github.com/bearerkit/bearerkit/internal/jose"
+
 	"math"
 	"strings"
 	"time"
@@ -85,8 +87,8 @@ func (c *Claims) HasAnyScope(scopes ...string) bool {
 }
 
 // Decode unmarshals the whole claim set into v, for custom claims. It uses
-// go-jose's JSON package, which matches member names case-sensitively, so a
-// field tagged "iss" never picks up an "ISS" member.
+// go-jose's JSON package, which matches jose.Member names case-sensitively, so a
+// field tagged "iss" never picks up an "ISS" jose.Member.
 func (c *Claims) Decode(v any) error {
 	return json.Unmarshal(c.raw, v)
 }
@@ -101,8 +103,8 @@ type tokenClaims struct {
 // parseClaims reads the registered claims of a payload with the default
 // claim rules; the verifier reads members it has scanned itself.
 func parseClaims(payload []byte, strict bool) (*tokenClaims, error) {
-	var buf [24]member
-	members, err := scanObject(payload, buf[:0])
+	var buf [24]jose.Member
+	members, err := jose.ScanObject(payload, buf[:0])
 	if err != nil {
 		return nil, errMalformed
 	}
@@ -122,15 +124,15 @@ func defaultClaimRules(strict bool) *claimRules {
 // readClaims reads the registered claims from the scanned members of a
 // payload. A registered claim of the wrong JSON type rejects the token, so
 // that no two readers of the same token can disagree about what it says.
-func readClaims(members []member, payload []byte, rules *claimRules) (*tokenClaims, error) {
+func readClaims(members []jose.Member, payload []byte, rules *claimRules) (*tokenClaims, error) {
 	tc := &tokenClaims{Claims: Claims{raw: payload}}
 	var hasIss, hasAud, hasExp, hasClientID bool
 	var azp string
 	for i := range members {
 		m := &members[i]
-		name := m.name
-		if m.escaped {
-			name = []byte(unescape(m.name))
+		name := m.Name
+		if m.Escaped {
+			name = []byte(jose.Unescape(m.Name))
 		}
 		var ok bool
 		switch string(name) {
@@ -195,19 +197,19 @@ func readClaims(members []member, payload []byte, rules *claimRules) (*tokenClai
 	return tc, nil
 }
 
-func str(m *member) (string, bool) {
-	if m.kind != kindString {
+func str(m *jose.Member) (string, bool) {
+	if m.Kind != jose.KindString {
 		return "", false
 	}
-	return m.stringValue(), true
+	return m.StringValue(), true
 }
 
-func strOrList(m *member) ([]string, bool) {
-	switch m.kind {
-	case kindString:
-		return []string{m.stringValue()}, true
-	case kindArray:
-		list, err := m.arrayStrings()
+func strOrList(m *jose.Member) ([]string, bool) {
+	switch m.Kind {
+	case jose.KindString:
+		return []string{m.StringValue()}, true
+	case jose.KindArray:
+		list, err := m.ArrayStrings()
 		return list, err == nil
 	}
 	return nil, false
@@ -253,11 +255,11 @@ const maxNumericDate = 253402300799
 
 // numericDate reads an RFC 7519 §2 NumericDate. Fractions are kept to the
 // nanosecond and truncated, never rounded up.
-func numericDate(m *member) (time.Time, bool) {
-	if m.kind != kindNumber {
+func numericDate(m *jose.Member) (time.Time, bool) {
+	if m.Kind != jose.KindNumber {
 		return time.Time{}, false
 	}
-	f, err := m.numberValue()
+	f, err := m.NumberValue()
 	if err != nil || f < 0 || f > maxNumericDate {
 		return time.Time{}, false
 	}

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"github.com/bearerkit/bearerkit/internal/jose"
+
 	"context"
 	"errors"
 	"fmt"
@@ -168,7 +170,7 @@ type Config struct {
 // settings is a Config with defaults applied and values checked.
 type settings struct {
 	Config
-	algs         algSet
+	algs         jose.AlgSet
 	cacheEntries int
 	claims       claimRules
 }
@@ -193,7 +195,7 @@ func (c Config) settings() (*settings, error) {
 		return nil, errors.New("bearerkit: Config.Algorithms is empty")
 	}
 	for _, name := range algs {
-		a, ok := algByName(name)
+		a, ok := jose.AlgByName(name)
 		if !ok {
 			return nil, fmt.Errorf("bearerkit: algorithm %q is not supported (HS* and none never are)", name)
 		}

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"github.com/bearerkit/bearerkit/internal/jose"
+
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -13,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // fuzzIssuer is a verifier with one Ed25519 key loaded directly into its
@@ -29,7 +31,7 @@ func newFuzzIssuer(f *testing.F) *fuzzIssuer {
 	if err != nil {
 		f.Fatal(err)
 	}
-	jwk, err := (&jose.JSONWebKey{Key: pub, KeyID: "k1", Algorithm: "EdDSA", Use: "sig"}).MarshalJSON()
+	jwk, err := (&gojose.JSONWebKey{Key: pub, KeyID: "k1", Algorithm: "EdDSA", Use: "sig"}).MarshalJSON()
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func FuzzScanObject(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		members, err := scanObject(data, nil)
+		members, err := jose.ScanObject(data, nil)
 		if err != nil {
 			return
 		}
@@ -114,11 +116,11 @@ func FuzzScanObject(f *testing.F) {
 		}
 		for i := range members {
 			m := &members[i]
-			if m.kind == kindString {
-				_ = m.stringValue()
+			if m.Kind == jose.KindString {
+				_ = m.StringValue()
 			}
-			if m.kind == kindArray {
-				_, _ = m.arrayStrings()
+			if m.Kind == jose.KindArray {
+				_, _ = m.ArrayStrings()
 			}
 		}
 		tc, err := parseClaims(data, false)
@@ -133,7 +135,7 @@ func FuzzScanObject(f *testing.F) {
 // is usable for at least one algorithm.
 func FuzzParseKeySet(f *testing.F) {
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
-	jwk, _ := (&jose.JSONWebKey{Key: pub, KeyID: "k", Use: "sig"}).MarshalJSON()
+	jwk, _ := (&gojose.JSONWebKey{Key: pub, KeyID: "k", Use: "sig"}).MarshalJSON()
 	for _, s := range []string{`{"keys":[` + string(jwk) + `]}`, `{"keys":null}`, `{"keys":[1,"x",{}]}`, `[]`,
 		`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"},{"kty":"EC","crv":"P-256","x":"AA","y":"AA"},{"kty":"oct","k":"AA"}]}`} {
 		f.Add([]byte(s))

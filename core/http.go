@@ -17,7 +17,7 @@ type ErrorResponse struct {
 	Status          int
 	WWWAuthenticate string // "" when no challenge is sent
 	RetryAfter      string // set with 503
-	Code            string // the "error" body member
+	Code            string // the "error" body jose.Member
 	Description     string // safe for clients: no token, key id, URL or cause
 }
 

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"github.com/bearerkit/bearerkit/internal/jose"
+
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -9,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/json"
 
 	"github.com/bearerkit/bearerkit/internal/safetext"
@@ -29,7 +31,7 @@ const (
 // validated once when the set is loaded.
 type verificationKey struct {
 	kid   string
-	algs  algSet // the algorithms this key may verify
+	algs  jose.AlgSet // the algorithms this key may verify
 	pub   crypto.PublicKey
 	index int // position in the set, for deterministic ordering
 }
@@ -93,23 +95,23 @@ func parseJWK(raw []byte) (*verificationKey, string, error) {
 	if meta.KeyOps != nil && !contains(meta.KeyOps, "verify") {
 		return nil, kid, errors.New("key_ops lacks verify")
 	}
-	var jwkAlg alg
+	var jwkAlg jose.Alg
 	if meta.Alg != nil {
-		a, ok := algByName(*meta.Alg)
+		a, ok := jose.AlgByName(*meta.Alg)
 		if !ok {
 			return nil, kid, fmt.Errorf("alg %q is not supported", truncate(*meta.Alg, 16))
 		}
 		jwkAlg = a
 	}
 
-	var k jose.JSONWebKey
+	var k gojose.JSONWebKey
 	if err := k.UnmarshalJSON(raw); err != nil {
 		return nil, kid, fmt.Errorf("invalid key material: %w", err)
 	}
 	if !k.Valid() || !k.IsPublic() {
 		return nil, kid, errors.New("invalid key material")
 	}
-	var algs algSet
+	var algs jose.AlgSet
 	switch pub := k.Key.(type) {
 	case *rsa.PublicKey:
 		if *meta.Kty != "RSA" {
@@ -122,18 +124,18 @@ func parseJWK(raw []byte) (*verificationKey, string, error) {
 		if pub.E < 3 || pub.E%2 == 0 {
 			return nil, kid, errors.New("RSA exponent is not an odd number of at least 3")
 		}
-		algs = rsaAlgs
+		algs = jose.RSAAlgs
 	case *ecdsa.PublicKey:
 		if *meta.Kty != "EC" {
 			return nil, kid, errors.New("kty does not match the key")
 		}
 		switch pub.Curve {
 		case elliptic.P256():
-			algs = 1 << algES256
+			algs = 1 << jose.ES256
 		case elliptic.P384():
-			algs = 1 << algES384
+			algs = 1 << jose.ES384
 		case elliptic.P521():
-			algs = 1 << algES512
+			algs = 1 << jose.ES512
 		default:
 			return nil, kid, errors.New("unsupported curve")
 		}
@@ -141,13 +143,13 @@ func parseJWK(raw []byte) (*verificationKey, string, error) {
 		if *meta.Kty != "OKP" || meta.Crv != "Ed25519" {
 			return nil, kid, errors.New("kty does not match the key")
 		}
-		algs = ed25519Algs
+		algs = jose.Ed25519Algs
 	default:
 		return nil, kid, errors.New("unsupported key type")
 	}
 	if jwkAlg != 0 {
 		// RFC 7517 §4.4: a key that names its algorithm is used with no other.
-		if !algs.has(jwkAlg) {
+		if !algs.Has(jwkAlg) {
 			return nil, kid, errors.New("alg does not fit the key type")
 		}
 		algs = 1 << jwkAlg

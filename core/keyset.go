@@ -47,7 +47,7 @@ func (s *keySet) lookup(h *header, dst []*verificationKey) ([]*verificationKey, 
 		}
 		var found *verificationKey
 		for _, k := range list {
-			if k.algs.has(h.alg) {
+			if k.algs.Has(h.alg) {
 				if found != nil {
 					return nil, kidAmbiguous
 				}
@@ -60,7 +60,7 @@ func (s *keySet) lookup(h *header, dst []*verificationKey) ([]*verificationKey, 
 		return append(dst, found), keysFound
 	}
 	for _, k := range s.keys {
-		if k.algs.has(h.alg) {
+		if k.algs.Has(h.alg) {
 			dst = append(dst, k)
 			if len(dst) == maxKidlessKeysTried {
 				break

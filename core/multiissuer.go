@@ -1,6 +1,8 @@
 package core
 
 import (
+	"github.com/bearerkit/bearerkit/internal/jose"
+
 	"bytes"
 	"context"
 	"errors"
@@ -32,7 +34,7 @@ type MultiIssuer struct {
 	order   []*Verifier // static verifiers, in the order given
 	dyn     *dynamicIssuers
 	cache   *tokenCache // nil when every configuration turns it off
-	algs    algSet      // every algorithm some issuer allows
+	algs    jose.AlgSet // every algorithm some issuer allows
 	maxSize int         // the largest MaxTokenSize
 	log     *slog.Logger
 	warns   warnLimiter
@@ -128,7 +130,7 @@ func newMultiIssuer(d *DynamicIssuers, cfgs []Config) (*MultiIssuer, error) {
 			m.now = d.Now
 		}
 		m.dyn = &dynamicIssuers{cfg: *d, byIss: map[string]*dynamicIssuer{}, tokens: float64(d.NewPerMinute), last: d.Now()}
-		m.algs |= allAlgs // each admitted issuer applies its own list
+		m.algs |= jose.AllAlgs // each admitted issuer applies its own list
 		m.maxSize = max(m.maxSize, DefaultMaxTokenSize)
 		entries, bytes = max(entries, DefaultTokenCacheSize), max(bytes, DefaultTokenCacheBytes)
 	}
@@ -175,7 +177,7 @@ func (m *MultiIssuer) Verify(ctx context.Context, token string, audience ...stri
 			return e.v.verifyCached(ctx, token, e, e.v.s.Now(), audience)
 		}
 	}
-	var buf [24]member
+	var buf [24]jose.Member
 	p, members, err := decodeToken(token, m.algs, false, buf[:0])
 	if err != nil {
 		return nil, m.rejected(ctx, err, "")
@@ -184,7 +186,7 @@ func (m *MultiIssuer) Verify(ctx context.Context, token string, audience ...stri
 	if err != nil {
 		return nil, err
 	}
-	if !v.s.algs.has(p.h.alg) {
+	if !v.s.algs.Has(p.h.alg) {
 		return nil, v.rejected(ctx, errAlgorithm, refusal{h: &p.h})
 	}
 	if !typAllowed(p.h.typ, v.s.StrictRFC9068) {
@@ -194,12 +196,12 @@ func (m *MultiIssuer) Verify(ctx context.Context, token string, audience ...stri
 }
 
 // verifierFor chooses the verifier for the issuer the claim set names.
-func (m *MultiIssuer) verifierFor(ctx context.Context, members []member) (*Verifier, error) {
-	var iss *member
+func (m *MultiIssuer) verifierFor(ctx context.Context, members []jose.Member) (*Verifier, error) {
+	var iss *jose.Member
 	for i := range members {
-		name := members[i].name
-		if members[i].escaped {
-			name = []byte(unescape(name))
+		name := members[i].Name
+		if members[i].Escaped {
+			name = []byte(jose.Unescape(name))
 		}
 		if string(name) == "iss" {
 			iss = &members[i]
@@ -209,15 +211,15 @@ func (m *MultiIssuer) verifierFor(ctx context.Context, members []member) (*Verif
 	switch {
 	case iss == nil:
 		return nil, m.rejected(ctx, errIssuer, "")
-	case iss.kind != kindString:
+	case iss.Kind != jose.KindString:
 		return nil, m.rejected(ctx, errClaimType, "")
 	}
-	if raw := iss.value[1 : len(iss.value)-1]; bytes.IndexByte(raw, '\\') < 0 {
+	if raw := iss.Value[1 : len(iss.Value)-1]; bytes.IndexByte(raw, '\\') < 0 {
 		if v, ok := m.static[string(raw)]; ok {
 			return v, nil
 		}
 	}
-	name := iss.stringValue()
+	name := iss.StringValue()
 	if v, ok := m.static[name]; ok {
 		return v, nil
 	}

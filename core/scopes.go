@@ -1,6 +1,8 @@
 package core
 
 import (
+	"github.com/bearerkit/bearerkit/internal/jose"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -61,15 +63,15 @@ func parsePointer(p string) ([]string, error) {
 	return parts, nil
 }
 
-// read appends the scopes that member m (named name) carries, if it is a
+// read appends the scopes that jose.Member m (named name) carries, if it is a
 // scope source or the root of one. ok is false when a source holds the
 // wrong JSON type, which refuses the token.
-func (s *scopeSources) read(dst []string, name []byte, m *member) ([]string, bool) {
+func (s *scopeSources) read(dst []string, name []byte, m *jose.Member) ([]string, bool) {
 	for _, n := range s.names {
 		if string(name) != n {
 			continue
 		}
-		if n == "scope" && m.kind != kindString {
+		if n == "scope" && m.Kind != jose.KindString {
 			return dst, false // RFC 8693 §4.2: a space-delimited string
 		}
 		var ok bool
@@ -95,23 +97,23 @@ func (s *scopeSources) read(dst []string, name []byte, m *member) ([]string, boo
 }
 
 // resolvePointer follows path down from m through nested objects. found
-// is false when a member on the way is absent; ok is false when a value on
+// is false when a jose.Member on the way is absent; ok is false when a value on
 // the way is not an object.
-func resolvePointer(m member, path []string) (target member, found, ok bool) {
+func resolvePointer(m jose.Member, path []string) (target jose.Member, found, ok bool) {
 	for _, seg := range path {
-		if m.kind != kindObject {
-			return member{}, false, false
+		if m.Kind != jose.KindObject {
+			return jose.Member{}, false, false
 		}
-		var buf [16]member
-		members, err := scanObject(m.value, buf[:0])
+		var buf [16]jose.Member
+		members, err := jose.ScanObject(m.Value, buf[:0])
 		if err != nil {
-			return member{}, false, false
+			return jose.Member{}, false, false
 		}
 		found = false
 		for i := range members {
-			name := members[i].name
-			if members[i].escaped {
-				name = []byte(unescape(name))
+			name := members[i].Name
+			if members[i].Escaped {
+				name = []byte(jose.Unescape(name))
 			}
 			if string(name) == seg {
 				m, found = members[i], true
@@ -119,7 +121,7 @@ func resolvePointer(m member, path []string) (target member, found, ok bool) {
 			}
 		}
 		if !found {
-			return member{}, false, true
+			return jose.Member{}, false, true
 		}
 	}
 	return m, true, true
@@ -129,12 +131,12 @@ func resolvePointer(m member, path []string) (target member, found, ok bool) {
 // string, or an array of strings in which each element is one scope. An
 // element holding a space, or an empty one, refuses the token: splitting it
 // would grant scopes that no element names.
-func appendScopeClaim(dst []string, m *member) ([]string, bool) {
-	switch m.kind {
-	case kindString:
-		return appendScopes(dst, m.stringValue()), true
-	case kindArray:
-		list, err := m.arrayStrings()
+func appendScopeClaim(dst []string, m *jose.Member) ([]string, bool) {
+	switch m.Kind {
+	case jose.KindString:
+		return appendScopes(dst, m.StringValue()), true
+	case jose.KindArray:
+		list, err := m.ArrayStrings()
 		if err != nil {
 			return dst, false
 		}

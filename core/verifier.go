@@ -1,6 +1,8 @@
 package core
 
 import (
+	"github.com/bearerkit/bearerkit/internal/jose"
+
 	"context"
 	"log/slog"
 	"time"
@@ -87,7 +89,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 
 // verifyToken is the full verification, without the cache lookup.
 func (v *Verifier) verifyToken(ctx context.Context, token string, now time.Time, audience []string) (*Claims, error) {
-	var buf [24]member
+	var buf [24]jose.Member
 	p, members, err := decodeToken(token, v.s.algs, v.s.StrictRFC9068, buf[:0])
 	if err != nil {
 		return nil, v.rejected(ctx, err, refusal{h: p.refusedHeader()})
@@ -120,15 +122,15 @@ func (p *decoded) refusedHeader() *header {
 // (the caller's). One buffer holds all three decoded segments; the header
 // is decoded and checked first, so a token refused for its header or
 // algorithm costs no decoding of its body.
-func decodeToken(token string, algs algSet, strict bool, buf []member) (decoded, []member, error) {
+func decodeToken(token string, algs jose.AlgSet, strict bool, buf []jose.Member) (decoded, []jose.Member, error) {
 	p := decoded{token: token}
-	dot1, dot2, err := splitCompact(token)
+	dot1, dot2, err := jose.SplitCompact(token)
 	if err != nil {
-		return p, nil, err
+		return p, nil, errMalformed
 	}
 	p.dot2 = dot2
-	seg := newSegments(token, dot1, dot2)
-	hdr, ok := seg.header()
+	seg := jose.NewSegments(token, dot1, dot2)
+	hdr, ok := seg.Header()
 	if !ok {
 		return p, nil, errMalformed
 	}
@@ -139,10 +141,10 @@ func decodeToken(token string, algs algSet, strict bool, buf []member) (decoded,
 	if !typAllowed(p.h.typ, strict) {
 		return p, nil, errType
 	}
-	if p.payload, p.signature, ok = seg.body(); !ok {
+	if p.payload, p.signature, ok = seg.Body(); !ok {
 		return p, nil, errMalformed
 	}
-	members, err := scanObject(p.payload, buf)
+	members, err := jose.ScanObject(p.payload, buf)
 	if err != nil {
 		return p, nil, errMalformed
 	}
@@ -151,7 +153,7 @@ func decodeToken(token string, algs algSet, strict bool, buf []member) (decoded,
 
 // verifyDecoded applies this verifier's claim rules, the issuer, audience
 // and time checks, and then the key lookup and signature check.
-func (v *Verifier) verifyDecoded(ctx context.Context, p *decoded, members []member, now time.Time, audience []string) (*Claims, error) {
+func (v *Verifier) verifyDecoded(ctx context.Context, p *decoded, members []jose.Member, now time.Time, audience []string) (*Claims, error) {
 	h := &p.h
 	tc, err := readClaims(members, p.payload, &v.s.claims)
 	if err != nil {
@@ -180,7 +182,7 @@ func (v *Verifier) verifyDecoded(ctx context.Context, p *decoded, members []memb
 	}
 	var signer *verificationKey
 	for _, k := range keys {
-		if verifySignature(h.alg, k.pub, p.token[:p.dot2], p.signature) {
+		if jose.VerifySignature(h.alg, k.pub, p.token[:p.dot2], p.signature) {
 			signer = k
 			break
 		}

@@ -1,4 +1,4 @@
-package core
+package jose
 
 import (
 	"errors"
@@ -11,48 +11,48 @@ import (
 //
 // Tokens are attacker-controlled, so the reader is deliberately narrower than
 // encoding/json: the document must be a single UTF-8 object (RFC 8259 with no
-// byte order mark), member names must be unique at every level after
+// byte order mark), Member names must be unique at every level after
 // unescaping (RFC 7515 §4 and RFC 7519 §4 allow rejecting duplicates, and
 // accepting them is how parser-differential attacks work), lone UTF-16
 // surrogates are refused, and nesting is bounded. It validates the whole
 // document in one pass and hands back the top-level members as raw byte
 // slices, so registered claims are read without reflection or a second parse.
 
-const maxJSONDepth = 32
+const MaxDepth = 32
 
-var errJSON = errors.New("malformed JSON")
+var ErrJSON = errors.New("malformed JSON")
 
-type jsonKind uint8
+type Kind uint8
 
 const (
-	kindString jsonKind = iota + 1
-	kindNumber
-	kindObject
-	kindArray
-	kindTrue
-	kindFalse
-	kindNull
+	KindString Kind = iota + 1
+	KindNumber
+	KindObject
+	KindArray
+	KindTrue
+	KindFalse
+	KindNull
 )
 
-// member is one top-level member of a scanned object. name and value alias
+// Member is one top-level Member of a scanned object. name and value alias
 // the input; name is still escaped when escaped is true.
-type member struct {
-	name    []byte
-	escaped bool
-	value   []byte
-	kind    jsonKind
+type Member struct {
+	Name    []byte
+	Escaped bool
+	Value   []byte
+	Kind    Kind
 }
 
-// scanObject validates data as one JSON object and appends its top-level
+// ScanObject validates data as one JSON object and appends its top-level
 // members to dst.
-func scanObject(data []byte, dst []member) ([]member, error) {
+func ScanObject(data []byte, dst []Member) ([]Member, error) {
 	if !utf8.Valid(data) {
-		return nil, errJSON
+		return nil, ErrJSON
 	}
 	s := scanner{data: data}
 	s.skipSpace()
 	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
-		return nil, errJSON
+		return nil, ErrJSON
 	}
 	dst, err := s.object(0, dst, true)
 	if err != nil {
@@ -60,7 +60,7 @@ func scanObject(data []byte, dst []member) ([]member, error) {
 	}
 	s.skipSpace()
 	if s.pos != len(s.data) {
-		return nil, errJSON
+		return nil, ErrJSON
 	}
 	return dst, nil
 }
@@ -83,9 +83,9 @@ func (s *scanner) skipSpace() {
 
 // object reads an object starting at '{'. When top is true its members are
 // appended to dst.
-func (s *scanner) object(depth int, dst []member, top bool) ([]member, error) {
-	if depth >= maxJSONDepth {
-		return nil, errJSON
+func (s *scanner) object(depth int, dst []Member, top bool) ([]Member, error) {
+	if depth >= MaxDepth {
+		return nil, ErrJSON
 	}
 	s.pos++ // '{'
 	var names nameSet
@@ -97,7 +97,7 @@ func (s *scanner) object(depth int, dst []member, top bool) ([]member, error) {
 	for {
 		s.skipSpace()
 		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-			return nil, errJSON
+			return nil, ErrJSON
 		}
 		start := s.pos + 1
 		escaped, err := s.str()
@@ -106,11 +106,11 @@ func (s *scanner) object(depth int, dst []member, top bool) ([]member, error) {
 		}
 		name := s.data[start : s.pos-1]
 		if !names.add(s.data, start, s.pos-1, escaped) {
-			return nil, errJSON
+			return nil, ErrJSON
 		}
 		s.skipSpace()
 		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-			return nil, errJSON
+			return nil, ErrJSON
 		}
 		s.pos++
 		s.skipSpace()
@@ -120,11 +120,11 @@ func (s *scanner) object(depth int, dst []member, top bool) ([]member, error) {
 			return nil, err
 		}
 		if top {
-			dst = append(dst, member{name: name, escaped: escaped, value: s.data[vstart:s.pos], kind: kind})
+			dst = append(dst, Member{Name: name, Escaped: escaped, Value: s.data[vstart:s.pos], Kind: kind})
 		}
 		s.skipSpace()
 		if s.pos >= len(s.data) {
-			return nil, errJSON
+			return nil, ErrJSON
 		}
 		switch s.data[s.pos] {
 		case ',':
@@ -133,14 +133,14 @@ func (s *scanner) object(depth int, dst []member, top bool) ([]member, error) {
 			s.pos++
 			return dst, nil
 		default:
-			return nil, errJSON
+			return nil, ErrJSON
 		}
 	}
 }
 
 func (s *scanner) array(depth int) error {
-	if depth >= maxJSONDepth {
-		return errJSON
+	if depth >= MaxDepth {
+		return ErrJSON
 	}
 	s.pos++ // '['
 	s.skipSpace()
@@ -155,7 +155,7 @@ func (s *scanner) array(depth int) error {
 		}
 		s.skipSpace()
 		if s.pos >= len(s.data) {
-			return errJSON
+			return ErrJSON
 		}
 		switch s.data[s.pos] {
 		case ',':
@@ -164,39 +164,39 @@ func (s *scanner) array(depth int) error {
 			s.pos++
 			return nil
 		default:
-			return errJSON
+			return ErrJSON
 		}
 	}
 }
 
-func (s *scanner) value(depth int) (jsonKind, error) {
+func (s *scanner) value(depth int) (Kind, error) {
 	if s.pos >= len(s.data) {
-		return 0, errJSON
+		return 0, ErrJSON
 	}
 	switch c := s.data[s.pos]; {
 	case c == '"':
 		_, err := s.str()
-		return kindString, err
+		return KindString, err
 	case c == '{':
 		_, err := s.object(depth, nil, false)
-		return kindObject, err
+		return KindObject, err
 	case c == '[':
-		return kindArray, s.array(depth)
+		return KindArray, s.array(depth)
 	case c == '-' || (c >= '0' && c <= '9'):
-		return kindNumber, s.number()
+		return KindNumber, s.number()
 	case c == 't':
-		return kindTrue, s.literal("true")
+		return KindTrue, s.literal("true")
 	case c == 'f':
-		return kindFalse, s.literal("false")
+		return KindFalse, s.literal("false")
 	case c == 'n':
-		return kindNull, s.literal("null")
+		return KindNull, s.literal("null")
 	}
-	return 0, errJSON
+	return 0, ErrJSON
 }
 
 func (s *scanner) literal(word string) error {
 	if len(s.data)-s.pos < len(word) || string(s.data[s.pos:s.pos+len(word)]) != word {
-		return errJSON
+		return ErrJSON
 	}
 	s.pos += len(word)
 	return nil
@@ -217,7 +217,7 @@ func (s *scanner) number() error {
 			i++
 		}
 	default:
-		return errJSON
+		return ErrJSON
 	}
 	if i < len(d) && d[i] == '.' {
 		i++
@@ -226,7 +226,7 @@ func (s *scanner) number() error {
 			i++
 		}
 		if i == n {
-			return errJSON
+			return ErrJSON
 		}
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
@@ -239,7 +239,7 @@ func (s *scanner) number() error {
 			i++
 		}
 		if i == n {
-			return errJSON
+			return ErrJSON
 		}
 	}
 	s.pos = i
@@ -259,19 +259,19 @@ func (s *scanner) str() (escaped bool, err error) {
 			s.pos = i + 1
 			return escaped, nil
 		case c < 0x20:
-			return false, errJSON
+			return false, ErrJSON
 		case c == '\\':
 			escaped = true
 			n, ok := escapeLen(d[i:])
 			if !ok {
-				return false, errJSON
+				return false, ErrJSON
 			}
 			i += n
 		default:
 			i++
 		}
 	}
-	return false, errJSON
+	return false, ErrJSON
 }
 
 // escapeLen returns the length of the escape sequence at the start of b,
@@ -329,7 +329,7 @@ func hex4(b []byte) (rune, bool) {
 }
 
 // unescape decodes the body of a string that scanner.str accepted.
-func unescape(b []byte) string {
+func Unescape(b []byte) string {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); {
 		if b[i] != '\\' {
@@ -367,28 +367,28 @@ func unescape(b []byte) string {
 	return string(out)
 }
 
-// stringValue returns the decoded text of a string member.
-func (m *member) stringValue() string {
-	body := m.value[1 : len(m.value)-1]
+// StringValue returns the decoded text of a string Member.
+func (m *Member) StringValue() string {
+	body := m.Value[1 : len(m.Value)-1]
 	for _, c := range body {
 		if c == '\\' {
-			return unescape(body)
+			return Unescape(body)
 		}
 	}
 	return string(body)
 }
 
-// numberValue parses a number member. Values that overflow float64 are
+// NumberValue parses a number Member. Values that overflow float64 are
 // errors, never infinities.
-func (m *member) numberValue() (float64, error) {
-	f, err := strconv.ParseFloat(string(m.value), 64)
+func (m *Member) NumberValue() (float64, error) {
+	f, err := strconv.ParseFloat(string(m.Value), 64)
 	if err != nil {
-		return 0, errJSON
+		return 0, ErrJSON
 	}
 	return f, nil
 }
 
-// nameSet detects duplicate member names in one object. Small objects use a
+// nameSet detects duplicate Member names in one object. Small objects use a
 // linear scan over an inline array of positions in the document; larger
 // ones switch to a map so that hostile documents with thousands of members
 // stay linear. Keeping positions rather than slices lets the document stay
@@ -399,7 +399,7 @@ type nameSet struct {
 	big   map[string]struct{}
 }
 
-// nameRef is a member name: data[start:end], or text when it was escaped.
+// nameRef is a Member name: data[start:end], or text when it was escaped.
 type nameRef struct {
 	start, end int
 	text       string
@@ -419,7 +419,7 @@ func (r nameRef) equal(data []byte, other nameRef) bool {
 func (ns *nameSet) add(data []byte, start, end int, escaped bool) bool {
 	ref := nameRef{start: start, end: end}
 	if escaped {
-		ref.text = unescape(data[start:end]) // never empty: an escape yields a character
+		ref.text = Unescape(data[start:end]) // never empty: an escape yields a character
 	}
 	if ns.big == nil {
 		for _, seen := range ns.small[:ns.n] {
@@ -452,9 +452,9 @@ func (r nameRef) key(data []byte) string {
 	return string(data[r.start:r.end])
 }
 
-// arrayStrings decodes an array member whose elements must all be strings.
-func (m *member) arrayStrings() ([]string, error) {
-	s := scanner{data: m.value, pos: 1}
+// ArrayStrings decodes an array Member whose elements must all be strings.
+func (m *Member) ArrayStrings() ([]string, error) {
+	s := scanner{data: m.Value, pos: 1}
 	var out []string
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == ']' {
@@ -463,23 +463,23 @@ func (m *member) arrayStrings() ([]string, error) {
 	for {
 		s.skipSpace()
 		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-			return nil, errJSON
+			return nil, ErrJSON
 		}
 		start := s.pos
 		if _, err := s.str(); err != nil {
 			return nil, err
 		}
-		el := member{value: s.data[start:s.pos], kind: kindString}
-		out = append(out, el.stringValue())
+		el := Member{Value: s.data[start:s.pos], Kind: KindString}
+		out = append(out, el.StringValue())
 		s.skipSpace()
 		if s.pos >= len(s.data) {
-			return nil, errJSON
+			return nil, ErrJSON
 		}
 		if s.data[s.pos] == ']' {
 			return out, nil
 		}
 		if s.data[s.pos] != ',' {
-			return nil, errJSON
+			return nil, ErrJSON
 		}
 		s.pos++
 	}
