@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
+	"github.com/bearerkit/bearerkit/internal/clientauth"
 	"github.com/bearerkit/bearerkit/internal/fetch"
 	"github.com/bearerkit/bearerkit/internal/flight"
 )
@@ -25,8 +25,7 @@ type Client struct {
 	cfg       *settings
 	tokenHTTP *http.Client      // token and discovery requests
 	apiBase   http.RoundTripper // base of Transport(nil)
-	redact    redactor
-	signer    jose.Signer // PrivateKeyJWT only
+	redact    clientauth.Redactor
 	log       *slog.Logger
 
 	// sleep waits between attempts; tests replace it to observe the
@@ -69,17 +68,12 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: s, redact: newRedactor(s.ClientID, s.ClientSecret), sleep: sleepCtx, log: s.Logger}
+	c := &Client{cfg: s, redact: clientauth.NewRedactor(s.ClientID, s.ClientSecret), sleep: sleepCtx, log: s.Logger}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if s.TokenURL != "" {
 		c.tokenURL, _ = url.Parse(s.TokenURL) // checked by cfg.check
-	}
-	if s.AuthMethod == PrivateKeyJWT {
-		if c.signer, err = newAssertionSigner(s.PrivateKey, s.alg, s.KeyID); err != nil {
-			return nil, configError("PrivateKey cannot sign: %v", err)
-		}
 	}
 	base := http.DefaultTransport
 	var timeout time.Duration

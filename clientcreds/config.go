@@ -2,11 +2,6 @@ package clientcreds
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bearerkit/bearerkit/internal/clientauth"
 	"github.com/bearerkit/bearerkit/internal/fetch"
 )
 
@@ -56,8 +52,6 @@ const (
 	refreshLeadDivisor = 5                // default lead: a fifth of the lifetime
 	forcedRefreshEvery = 5 * time.Second  // least gap between forced refreshes
 	maxResponseBytes   = 256 << 10        // cap on token and discovery bodies
-	assertionLifetime  = time.Minute      // exp - iat of private_key_jwt assertions
-	minRSABits         = 2048
 )
 
 // Config configures a [Client]. Zero values of optional fields select the
@@ -153,7 +147,7 @@ type settings struct {
 	Config
 	params  url.Values      // grant-independent form parameters
 	origins map[string]bool // normalised Origins
-	alg     string          // assertion algorithm, PrivateKeyJWT only
+	auth    *clientauth.Client
 }
 
 // reservedParams are the form parameters the client itself controls. Letting
@@ -203,58 +197,19 @@ func (c Config) check() (*settings, error) {
 }
 
 func (s *settings) checkAuth() error {
-	switch s.AuthMethod {
-	case "":
+	if s.AuthMethod == "" {
 		s.AuthMethod = ClientSecretBasic
-		fallthrough
-	case ClientSecretBasic, ClientSecretPost:
-		if s.ClientSecret == "" {
-			return configError("ClientSecret is required for %s", s.AuthMethod)
-		}
-		if s.PrivateKey != nil {
-			return configError("PrivateKey is set but AuthMethod is %s", s.AuthMethod)
-		}
-	case PrivateKeyJWT:
-		if s.PrivateKey == nil {
-			return configError("PrivateKey is required for %s", PrivateKeyJWT)
-		}
-		if s.ClientSecret != "" {
-			return configError("ClientSecret must be empty for %s", PrivateKeyJWT)
-		}
-		alg, err := algorithmFor(s.PrivateKey.Public())
-		if err != nil {
-			return configError("PrivateKey: %v", err)
-		}
-		s.alg = alg
-	default:
+	}
+	if s.AuthMethod != ClientSecretBasic && s.AuthMethod != ClientSecretPost && s.AuthMethod != PrivateKeyJWT {
 		return configError("unknown AuthMethod")
 	}
-	return nil
-}
-
-// algorithmFor picks the JWS algorithm for a key, the one every server
-// supporting the key type accepts.
-func algorithmFor(pub crypto.PublicKey) (string, error) {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		if k.N.BitLen() < minRSABits {
-			return "", fmt.Errorf("RSA keys need at least %d bits", minRSABits)
-		}
-		return "RS256", nil
-	case *ecdsa.PublicKey:
-		switch k.Curve {
-		case elliptic.P256():
-			return "ES256", nil
-		case elliptic.P384():
-			return "ES384", nil
-		case elliptic.P521():
-			return "ES512", nil
-		}
-		return "", errors.New("unsupported elliptic curve")
-	case ed25519.PublicKey:
-		return "EdDSA", nil
+	// The messages name the fields, never their values.
+	auth, err := clientauth.New(s.ClientID, s.ClientSecret, clientauth.Method(s.AuthMethod), s.PrivateKey, s.KeyID)
+	if err != nil {
+		return configError("%v", err)
 	}
-	return "", errors.New("unsupported key type")
+	s.auth = auth
+	return nil
 }
 
 func (s *settings) buildParams() error {

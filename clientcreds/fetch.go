@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/bearerkit/bearerkit/internal/clientauth"
 )
 
 // outcome is what one attempt learned beyond its error, to decide whether
@@ -105,13 +107,13 @@ func (c *Client) attempt(ctx context.Context) (*token, outcome, error) {
 		cc.AuthStyle = oauth2.AuthStyleInParams
 	case PrivateKeyJWT:
 		// A fresh assertion per request: servers refuse a replayed jti.
-		a, err := c.assertion(tokenURL.String(), start)
+		a, err := c.cfg.auth.Assertion(tokenURL.String(), start)
 		if err != nil {
 			return nil, outcome{}, fmt.Errorf("clientcreds: signing the client assertion: %w", err)
 		}
 		cc.AuthStyle = oauth2.AuthStyleInParams
 		cc.EndpointParams = withAssertion(c.cfg.params, a)
-		red = red.with(a)
+		red = red.With(a)
 	}
 	rec := &record{}
 	actx = context.WithValue(actx, recordKey{}, rec)
@@ -148,7 +150,7 @@ func (c *Client) classify(ctx context.Context, err error, rec *record) outcome {
 // describe turns an attempt's error into one that is safe to show:
 // RetrieveErrors are replaced by sanitised copies, and other texts are
 // redacted.
-func describe(err error, rec *record, red redactor, tokenURL *url.URL) error {
+func describe(err error, rec *record, red clientauth.Redactor, tokenURL *url.URL) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		clean := sanitize(re, red, tokenURL)
@@ -164,13 +166,25 @@ func describe(err error, rec *record, red redactor, tokenURL *url.URL) error {
 	// Keep the cause reachable (a *url.Error, context.DeadlineExceeded)
 	// unless its text had to be redacted.
 	cause := err
-	if msg := red.clean(err.Error()); msg != err.Error() {
+	if msg := red.Clean(err.Error()); msg != err.Error() {
 		cause = errors.New(msg)
 	}
 	if rec.failed {
 		return cause
 	}
 	return fmt.Errorf("%w: %w", ErrTokenResponse, cause)
+}
+
+// withAssertion returns params plus the assertion, leaving params (shared
+// by all attempts) untouched.
+func withAssertion(params url.Values, assertion string) url.Values {
+	v := make(url.Values, len(params)+2)
+	for k, vs := range params {
+		v[k] = vs
+	}
+	v.Set("client_assertion_type", clientauth.AssertionType)
+	v.Set("client_assertion", assertion)
+	return v
 }
 
 // accept checks a 2xx answer and computes when the token expires.

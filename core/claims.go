@@ -1,6 +1,9 @@
 package core
 
 import (
+	"context"
+	"crypto/subtle"
+	"github.com/bearerkit/bearerkit/internal/authctx"
 	"github.com/bearerkit/bearerkit/internal/jose"
 
 	"math"
@@ -32,9 +35,25 @@ type Claims struct {
 	// AuthTime is when the user last authenticated (auth_time); zero when
 	// absent.
 	AuthTime time.Time
+	// Confirmation is the cnf claim (RFC 7800) of a sender-constrained
+	// token: the key it is bound to. A bound token is accepted only when
+	// the request proves possession of that key (see [CheckBinding]).
+	Confirmation Confirmation
 
 	raw []byte // the payload JSON, already checked for duplicates and depth
 }
+
+// Confirmation names the key a sender-constrained token is bound to.
+type Confirmation struct {
+	// JKT is the RFC 7638 thumbprint of the DPoP key (RFC 9449 §6.1).
+	JKT string
+	// X5TS256 is the SHA-256 thumbprint of the client certificate, from
+	// cnf["x5t#S256"] (RFC 8705 §3.1).
+	X5TS256 string
+}
+
+// Bound reports whether the token is sender-constrained.
+func (c Confirmation) Bound() bool { return c.JKT != "" || c.X5TS256 != "" }
 
 // claimsBox holds a Claims and room for its slices, so that a typical copy
 // is one allocation.
@@ -115,6 +134,9 @@ func parseClaims(payload []byte, strict bool) (*tokenClaims, error) {
 type claimRules struct {
 	strict bool
 	scopes scopeSources
+	// optional lets iss, aud and exp be absent: an introspection response
+	// (RFC 7662 §2.2) may leave any of them out.
+	optional bool
 }
 
 func defaultClaimRules(strict bool) *claimRules {
@@ -166,9 +188,9 @@ func readClaims(members []jose.Member, payload []byte, rules *claimRules) (*toke
 		case "auth_time":
 			tc.AuthTime, ok = numericDate(m)
 		case "cnf":
-			// RFC 7800 / RFC 9449 / RFC 8705: a sender-constrained token
-			// whose binding this bearer presentation cannot prove.
-			return nil, errBound
+			if tc.Confirmation, ok = confirmation(m); !ok {
+				return nil, errBound // a binding no request here can prove
+			}
 		default:
 			ok = true
 		}
@@ -179,13 +201,13 @@ func readClaims(members []jose.Member, payload []byte, rules *claimRules) (*toke
 			return nil, errClaimType
 		}
 	}
-	if !hasIss {
+	switch {
+	case rules.optional:
+	case !hasIss:
 		return nil, errIssuer
-	}
-	if !hasAud {
+	case !hasAud:
 		return nil, errAudience
-	}
-	if !hasExp {
+	case !hasExp:
 		return nil, errMissingClaim
 	}
 	if !hasClientID {
@@ -195,6 +217,88 @@ func readClaims(members []jose.Member, payload []byte, rules *claimRules) (*toke
 		return nil, errMissingClaim
 	}
 	return tc, nil
+}
+
+// confirmation reads a cnf claim. Only the confirmation methods bearerkit
+// can check — jkt (DPoP) and x5t#S256 (mTLS) — are accepted; a cnf naming
+// anything else binds the token to a key no request here can prove, and
+// refuses it.
+func confirmation(m *jose.Member) (Confirmation, bool) {
+	var c Confirmation
+	if m.Kind != jose.KindObject {
+		return c, false
+	}
+	var buf [4]jose.Member
+	members, err := jose.ScanObject(m.Value, buf[:0])
+	if err != nil || len(members) == 0 {
+		return c, false
+	}
+	for i := range members {
+		mm := &members[i]
+		name := mm.Name
+		if mm.Escaped {
+			name = []byte(jose.Unescape(name))
+		}
+		var ok bool
+		switch string(name) {
+		case "jkt":
+			c.JKT, ok = str(mm)
+		case "x5t#S256":
+			c.X5TS256, ok = str(mm)
+		}
+		if !ok {
+			return Confirmation{}, false
+		}
+	}
+	return c, c.Bound()
+}
+
+// CheckBinding returns nil when c is a bearer token, or when the request
+// whose context ctx is proved possession of the key c is bound to: the
+// DPoP proof's key for cnf.jkt (RFC 9449 §7.1), the TLS client certificate
+// for cnf["x5t#S256"] (RFC 8705 §3). The middleware of this module records
+// what a request proved before it verifies the token; a bound token
+// presented without proof matches [ErrInvalidToken] with reason
+// sender_constrained. Every verifier of this module calls it.
+func CheckBinding(ctx context.Context, c *Claims) error {
+	cf := c.Confirmation
+	if !cf.Bound() {
+		return nil
+	}
+	jkt, x5t := authctx.Binding(ctx)
+	switch {
+	case cf.JKT != "" && jkt == "", cf.X5TS256 != "" && x5t == "":
+		return errBound
+	case cf.JKT != "" && subtle.ConstantTimeCompare([]byte(cf.JKT), []byte(jkt)) != 1,
+		cf.X5TS256 != "" && subtle.ConstantTimeCompare([]byte(cf.X5TS256), []byte(x5t)) != 1:
+		return errBindingMismatch
+	}
+	return nil
+}
+
+// ParseClaims reads a JSON claim set — a JWT's payload, or an
+// introspection response (RFC 7662 §2.2) — with the rules [Verifier.Verify]
+// reads tokens by: one UTF-8 object without duplicate members, registered
+// claims of the right JSON types, authority from scopeClaims (nil means
+// scope and scp; see [Config.ScopeClaims]). Any of iss, aud and exp may be
+// absent. It checks no issuer, audience, time or binding: the caller does
+// (see [CheckBinding]). Verifiers of other token formats use it, so that no
+// two readers of a claim set disagree.
+func ParseClaims(data []byte, scopeClaims []string) (*Claims, error) {
+	scopes, err := compileScopeClaims(scopeClaims)
+	if err != nil {
+		return nil, err
+	}
+	var buf [24]jose.Member
+	members, err := jose.ScanObject(data, buf[:0])
+	if err != nil {
+		return nil, errMalformed
+	}
+	tc, err := readClaims(members, data, &claimRules{scopes: scopes, optional: true})
+	if err != nil {
+		return nil, err
+	}
+	return &tc.Claims, nil
 }
 
 func str(m *jose.Member) (string, bool) {

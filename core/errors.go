@@ -19,8 +19,14 @@ var (
 	// ErrInsufficientScope: the token is valid but lacks a required scope.
 	ErrInsufficientScope = errors.New("insufficient scope")
 	// ErrKeySetUnavailable: the issuer's signing keys could not be obtained,
-	// or the last good copy is older than the maximum staleness.
+	// or the last good copy is older than the maximum staleness. It also
+	// matches ErrUnavailable.
 	ErrKeySetUnavailable = errors.New("signing keys unavailable")
+	// ErrUnavailable: the token could not be checked for now — its issuer's
+	// keys, or its introspection endpoint, are out of reach. Every adapter
+	// answers 503 with Retry-After; the token is neither accepted nor
+	// refused.
+	ErrUnavailable = errors.New("token verification unavailable")
 	// ErrInvalidRequest: the request is malformed, for example it carries
 	// more than one token (RFC 6750 §3.1 invalid_request).
 	ErrInvalidRequest = errors.New("invalid request")
@@ -50,6 +56,9 @@ const (
 	ReasonNotYetValid       Reason = "not_yet_valid"
 	ReasonIssuedInFuture    Reason = "issued_in_future"
 	ReasonBound             Reason = "sender_constrained"
+	// ReasonBindingMismatch: a sender-constrained token presented with
+	// proof of another key than the one it is bound to.
+	ReasonBindingMismatch   Reason = "binding_mismatch"
 	ReasonUnknownKey        Reason = "unknown_key"
 	ReasonKeyMismatch       Reason = "key_mismatch"
 	ReasonSignature         Reason = "signature"
@@ -59,6 +68,12 @@ const (
 	ReasonValidation Reason = "validation"
 	// ReasonUserAuthentication: a step-up requirement is not met.
 	ReasonUserAuthentication Reason = "insufficient_user_authentication"
+	// ReasonInactive: the authorization server says the token is not
+	// active (RFC 7662 §2.2), or does not know it.
+	ReasonInactive Reason = "inactive"
+	// ReasonIntrospectionUnavailable: the introspection endpoint failed,
+	// timed out or answered something unusable.
+	ReasonIntrospectionUnavailable Reason = "introspection_unavailable"
 )
 
 // Error describes why a token or request was refused. Its text never holds
@@ -91,7 +106,15 @@ func (e *Error) Unwrap() error { return e.Cause }
 
 // Is matches the sentinel that the reason belongs to.
 func (e *Error) Is(target error) bool {
-	return target == e.sentinel() || (target == ErrInvalidToken && e.Reason == ReasonExpired)
+	switch {
+	case target == e.sentinel():
+		return true
+	case target == ErrInvalidToken:
+		return e.Reason == ReasonExpired
+	case target == ErrUnavailable:
+		return e.Reason == ReasonKeySetUnavailable || e.Reason == ReasonIntrospectionUnavailable
+	}
+	return false
 }
 
 func (e *Error) sentinel() error {
@@ -106,6 +129,8 @@ func (e *Error) sentinel() error {
 		return ErrInsufficientScope
 	case ReasonKeySetUnavailable:
 		return ErrKeySetUnavailable
+	case ReasonIntrospectionUnavailable:
+		return ErrUnavailable
 	case ReasonUserAuthentication:
 		return ErrInsufficientUserAuthentication
 	}
@@ -116,26 +141,27 @@ func reject(r Reason) *Error { return &Error{Reason: r} }
 
 // Static errors for the hot reject paths: refusing junk should not allocate.
 var (
-	errOversize      = reject(ReasonOversize)
-	errMalformed     = reject(ReasonMalformed)
-	errHeader        = reject(ReasonUnsupportedHeader)
-	errAlgorithm     = reject(ReasonAlgorithm)
-	errType          = reject(ReasonType)
-	errClaimType     = reject(ReasonClaimType)
-	errMissingClaim  = reject(ReasonMissingClaim)
-	errIssuer        = reject(ReasonIssuer)
-	errAudience      = reject(ReasonAudience)
-	errExpired       = reject(ReasonExpired)
-	errNotYetValid   = reject(ReasonNotYetValid)
-	errIssuedFuture  = reject(ReasonIssuedInFuture)
-	errBound         = reject(ReasonBound)
-	errUnknownKey    = reject(ReasonUnknownKey)
-	errKeyMismatch   = reject(ReasonKeyMismatch)
-	errSignature     = reject(ReasonSignature)
-	errMissing       = reject(ReasonMissing)
-	errMultiple      = reject(ReasonMultipleTokens)
-	errBadRequest    = reject(ReasonMalformedRequest)
-	errNoAudienceArg = errors.New("bearerkit: Verify needs at least one non-empty audience")
+	errOversize        = reject(ReasonOversize)
+	errMalformed       = reject(ReasonMalformed)
+	errHeader          = reject(ReasonUnsupportedHeader)
+	errAlgorithm       = reject(ReasonAlgorithm)
+	errType            = reject(ReasonType)
+	errClaimType       = reject(ReasonClaimType)
+	errMissingClaim    = reject(ReasonMissingClaim)
+	errIssuer          = reject(ReasonIssuer)
+	errAudience        = reject(ReasonAudience)
+	errExpired         = reject(ReasonExpired)
+	errNotYetValid     = reject(ReasonNotYetValid)
+	errIssuedFuture    = reject(ReasonIssuedInFuture)
+	errBound           = reject(ReasonBound)
+	errBindingMismatch = reject(ReasonBindingMismatch)
+	errUnknownKey      = reject(ReasonUnknownKey)
+	errKeyMismatch     = reject(ReasonKeyMismatch)
+	errSignature       = reject(ReasonSignature)
+	errMissing         = reject(ReasonMissing)
+	errMultiple        = reject(ReasonMultipleTokens)
+	errBadRequest      = reject(ReasonMalformedRequest)
+	errNoAudienceArg   = errors.New("bearerkit: Verify needs at least one non-empty audience")
 )
 
 // validationError wraps an error of Config.Validate: one that wraps

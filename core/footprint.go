@@ -24,7 +24,7 @@ func (e *cacheEntry) footprint(token string) int {
 	c := &e.claims.Claims
 	n := mapSlotBytes + allocSize(len(token)) + allocSize(entryStructSize) + allocSize(claimsStructSize)
 	n += allocSize(len(token) * 3 / 4) // header, payload and signature, decoded into one buffer
-	for _, s := range [...]string{c.Issuer, c.Subject, c.ClientID, c.ID, c.ACR, e.header.kid, e.header.typ} {
+	for _, s := range [...]string{c.Issuer, c.Subject, c.ClientID, c.ID, c.ACR, c.Confirmation.JKT, c.Confirmation.X5TS256, e.header.kid, e.header.typ} {
 		n += allocSize(len(s))
 	}
 	for _, list := range [...][]string{c.Audience, c.Scopes} {

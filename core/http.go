@@ -29,7 +29,8 @@ type ErrorResponse struct {
 //	more than one token           400  Bearer realm="…", error="invalid_request", error_description="…"
 //	valid token, missing scope    403  Bearer realm="…", error="insufficient_scope", scope="…"
 //	step-up requirement not met   401  Bearer realm="…", error="insufficient_user_authentication", …, acr_values="…", max_age="…"
-//	signing keys unavailable      503  Retry-After, no challenge
+//	signing keys or introspection
+//	  endpoint unavailable        503  Retry-After, no challenge
 //	anything else                 500  no challenge
 func NewErrorResponse(err error, opts Options) ErrorResponse {
 	realm := opts.Realm
@@ -64,7 +65,7 @@ func NewErrorResponse(err error, opts Options) ErrorResponse {
 			r.WWWAuthenticate += stepUpParams(e)
 		}
 		return r
-	case errors.Is(err, ErrKeySetUnavailable):
+	case errors.Is(err, ErrUnavailable):
 		return ErrorResponse{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter(err),
 			Code: "temporarily_unavailable", Description: "token verification is temporarily unavailable"}
 	case errors.Is(err, ErrInvalidToken):
@@ -106,6 +107,10 @@ func describe(r Reason) string {
 		return "the token algorithm is not accepted"
 	case ReasonBound:
 		return "sender-constrained tokens cannot be used as bearer tokens"
+	case ReasonInactive:
+		return "the token is not active"
+	case ReasonBindingMismatch:
+		return "the token is bound to another key"
 	}
 	return "the token is invalid"
 }

@@ -71,19 +71,28 @@ func parseHeader(data []byte, allowed jose.AlgSet) (header, error) {
 	return h, nil
 }
 
-// typAllowed applies RFC 8725 §3.11 / RFC 9068 §2.1 explicit typing. The
-// comparison is case-insensitive and the "application/" prefix optional,
-// as RFC 7515 §4.1.9 recommends.
+// sameMediaType compares typ values as RFC 7515 §4.1.9 recommends:
+// without case, the "application/" prefix optional.
+func sameMediaType(typ, want string) bool {
+	return typ != "" && strings.EqualFold(shortMediaType(typ), shortMediaType(want))
+}
+
+func shortMediaType(t string) string {
+	const prefix = "application/"
+	if len(t) > len(prefix) && strings.EqualFold(t[:len(prefix)], prefix) {
+		return t[len(prefix):]
+	}
+	return t
+}
+
+// typAllowed applies RFC 8725 §3.11 / RFC 9068 §2.1 explicit typing, with
+// typ compared as [sameMediaType] does.
 func typAllowed(typ string, strict bool) bool {
-	t := typ
-	if len(t) > len("application/") && strings.EqualFold(t[:len("application/")], "application/") {
-		t = t[len("application/"):]
-	}
-	if strings.EqualFold(t, "at+jwt") {
+	switch {
+	case sameMediaType(typ, "at+jwt"):
 		return true
-	}
-	if strict {
+	case strict:
 		return false
 	}
-	return typ == "" || strings.EqualFold(t, "JWT")
+	return typ == "" || sameMediaType(typ, "JWT")
 }

@@ -2,7 +2,8 @@ package core
 
 import (
 	"hash/maphash"
-	"sync"
+
+	"github.com/bearerkit/bearerkit/internal/cache"
 )
 
 // tokenCache remembers tokens that passed every check, so that a token
@@ -13,24 +14,10 @@ import (
 // Entries are keyed by the complete token string: only the identical byte
 // string can hit an entry. A hit still re-checks the time claims against
 // the clock, the audience asked for, and that the signing key is still in
-// the current key set. The cache is split into shards, each with its own
-// read-write lock, so that no lock is shared by all requests; each shard is
-// bounded in entries and bytes.
+// the current key set. The bounds, sharding and random eviction are those
+// of internal/cache.
 type tokenCache struct {
-	seed   maphash.Seed
-	shards [cacheShards]cacheShard
-}
-
-const cacheShards = 32
-
-// cacheShard is one part of the cache with its own lock. Hits take the
-// read lock only.
-type cacheShard struct {
-	mu       sync.RWMutex
-	entries  map[string]*cacheEntry
-	bytes    int
-	maxCount int
-	maxBytes int
+	c *cache.Cache[string, *cacheEntry]
 }
 
 type cacheEntry struct {
@@ -39,70 +26,26 @@ type cacheEntry struct {
 	header header           // alg and kid, to repeat the key lookup
 	key    *verificationKey // the key that verified the signature
 	gen    uint64           // generation of the set the key was found in
-	size   int
 }
 
 func newTokenCache(entries, bytes int) *tokenCache {
-	c := &tokenCache{seed: maphash.MakeSeed()}
-	for i := range c.shards {
-		c.shards[i].entries = make(map[string]*cacheEntry)
-		c.shards[i].maxCount = max((entries+cacheShards-1)/cacheShards, 1)
-		c.shards[i].maxBytes = bytes / cacheShards
-	}
-	return c
-}
-
-// shard picks a shard from the token's last bytes, which for a JWS are
-// signature bytes: uniformly spread, and cheap to hash however long the
-// token is. The shard only spreads lock contention; the map lookup inside
-// compares the whole token.
-func (c *tokenCache) shard(token string) *cacheShard {
-	return &c.shards[maphash.String(c.seed, token[max(len(token)-16, 0):])%cacheShards]
+	seed := maphash.MakeSeed()
+	// The token's last bytes are signature bytes for a JWS: uniformly
+	// spread, and cheap to hash however long the token is. The shard only
+	// spreads lock contention; the map lookup inside compares the whole
+	// token.
+	shardOf := func(token string) uint64 { return maphash.String(seed, token[max(len(token)-16, 0):]) }
+	return &tokenCache{c: cache.New[string, *cacheEntry](entries, bytes, shardOf)}
 }
 
 func (c *tokenCache) get(token string) *cacheEntry {
-	s := c.shard(token)
-	s.mu.RLock()
-	e := s.entries[token]
-	s.mu.RUnlock()
+	e, _ := c.c.Get(token)
 	return e
 }
 
-func (c *tokenCache) put(token string, e *cacheEntry) {
-	e.size = e.footprint(token)
-	s := c.shard(token)
-	if e.size > s.maxBytes {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.deleteLocked(token)
-	// Evict arbitrary entries until the new one fits. Go starts every map
-	// iteration at a random point, so eviction is random and constant-time,
-	// and a flood of distinct tokens has no way to pin entries.
-	for len(s.entries) > 0 && (len(s.entries) >= s.maxCount || s.bytes+e.size > s.maxBytes) {
-		for k := range s.entries {
-			s.deleteLocked(k)
-			break
-		}
-	}
-	s.entries[token] = e
-	s.bytes += e.size
-}
+func (c *tokenCache) put(token string, e *cacheEntry) { c.c.Put(token, e, e.footprint(token)) }
 
-func (c *tokenCache) remove(token string) {
-	s := c.shard(token)
-	s.mu.Lock()
-	s.deleteLocked(token)
-	s.mu.Unlock()
-}
-
-func (s *cacheShard) deleteLocked(token string) {
-	if old, ok := s.entries[token]; ok {
-		s.bytes -= old.size
-		delete(s.entries, token)
-	}
-}
+func (c *tokenCache) remove(token string) { c.c.Remove(token) }
 
 // TokenCacheStats describes the verified-token cache.
 type TokenCacheStats struct {
@@ -111,15 +54,8 @@ type TokenCacheStats struct {
 }
 
 func (c *tokenCache) stats() TokenCacheStats {
-	var st TokenCacheStats
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.RLock()
-		st.Entries += len(s.entries)
-		st.Bytes += s.bytes
-		s.mu.RUnlock()
-	}
-	return st
+	entries, bytes := c.c.Stats()
+	return TokenCacheStats{Entries: entries, Bytes: bytes}
 }
 
 // keyStillSelected reports whether a fresh verification against the

@@ -156,39 +156,18 @@ func decodeToken(token string, algs jose.AlgSet, strict bool, buf []jose.Member)
 func (v *Verifier) verifyDecoded(ctx context.Context, p *decoded, members []jose.Member, now time.Time, audience []string) (*Claims, error) {
 	h := &p.h
 	tc, err := readClaims(members, p.payload, &v.s.claims)
+	if err == nil {
+		err = CheckBinding(ctx, &tc.Claims)
+	}
 	if err != nil {
 		return nil, v.rejected(ctx, err, refusal{h: h, audience: audience})
 	}
 	if err := v.checkClaims(tc, now, audience); err != nil {
 		return nil, v.rejected(ctx, err, refusal{h: h, claims: tc, audience: audience})
 	}
-	set, err := v.keys.current(ctx, now)
+	signer, set, err := v.checkSignature(ctx, p, now)
 	if err != nil {
 		return nil, v.rejected(ctx, err, refusal{h: h})
-	}
-	var kbuf [maxKidlessKeysTried]*verificationKey
-	keys, res := set.lookup(h, kbuf[:0])
-	if res == kidUnknown {
-		if fresh, ok := v.keys.refetch(ctx, now, set); ok && fresh != nil {
-			set = fresh
-			keys, res = set.lookup(h, kbuf[:0])
-		}
-	}
-	switch res {
-	case kidUnknown:
-		return nil, v.rejected(ctx, errUnknownKey, refusal{h: h})
-	case kidWrongAlg, kidAmbiguous:
-		return nil, v.rejected(ctx, errKeyMismatch, refusal{h: h})
-	}
-	var signer *verificationKey
-	for _, k := range keys {
-		if jose.VerifySignature(h.alg, k.pub, p.token[:p.dot2], p.signature) {
-			signer = k
-			break
-		}
-	}
-	if signer == nil {
-		return nil, v.rejected(ctx, errSignature, refusal{h: h})
 	}
 	if v.cache != nil {
 		v.cache.put(p.token, &cacheEntry{v: v, claims: tc, header: *h, key: signer, gen: set.gen})
@@ -196,10 +175,80 @@ func (v *Verifier) verifyDecoded(ctx context.Context, p *decoded, members []jose
 	return v.accepted(ctx, tc)
 }
 
+// checkSignature finds the key that may have signed p — refetching the
+// key set once for an unknown kid, within the cooldown — and checks the
+// signature with it.
+func (v *Verifier) checkSignature(ctx context.Context, p *decoded, now time.Time) (*verificationKey, *keySet, error) {
+	set, err := v.keys.current(ctx, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	var kbuf [maxKidlessKeysTried]*verificationKey
+	keys, res := set.lookup(&p.h, kbuf[:0])
+	if res == kidUnknown {
+		if fresh, ok := v.keys.refetch(ctx, now, set); ok && fresh != nil {
+			set = fresh
+			keys, res = set.lookup(&p.h, kbuf[:0])
+		}
+	}
+	switch res {
+	case kidUnknown:
+		return nil, nil, errUnknownKey
+	case kidWrongAlg, kidAmbiguous:
+		return nil, nil, errKeyMismatch
+	}
+	for _, k := range keys {
+		if jose.VerifySignature(p.h.alg, k.pub, p.token[:p.dot2], p.signature) {
+			return k, set, nil
+		}
+	}
+	return nil, nil, errSignature
+}
+
+// VerifySigned checks a JWS signed by the issuer that is not an access
+// token — such as a JWT introspection response (RFC 9701), whose typ is
+// token-introspection+jwt — and returns its payload. It applies the same
+// shape, header, algorithm and key rules as [Verifier.Verify], with typ
+// required to equal typ (compared as RFC 7515 §4.1.9 says), and checks the
+// signature with the issuer's key set; the payload's claims are the
+// caller's to check.
+func (v *Verifier) VerifySigned(ctx context.Context, jws, typ string) ([]byte, error) {
+	if len(jws) > v.s.MaxTokenSize {
+		return nil, v.rejected(ctx, errOversize, refusal{})
+	}
+	p := decoded{token: jws}
+	dot1, dot2, err := jose.SplitCompact(jws)
+	if err != nil {
+		return nil, v.rejected(ctx, errMalformed, refusal{})
+	}
+	p.dot2 = dot2
+	seg := jose.NewSegments(jws, dot1, dot2)
+	hdr, ok := seg.Header()
+	if !ok {
+		return nil, v.rejected(ctx, errMalformed, refusal{})
+	}
+	if p.h, err = parseHeader(hdr, v.s.algs); err != nil {
+		return nil, v.rejected(ctx, err, refusal{})
+	}
+	if !sameMediaType(p.h.typ, typ) {
+		return nil, v.rejected(ctx, errType, refusal{h: &p.h})
+	}
+	if p.payload, p.signature, ok = seg.Body(); !ok {
+		return nil, v.rejected(ctx, errMalformed, refusal{h: &p.h})
+	}
+	if _, _, err := v.checkSignature(ctx, &p, v.s.Now()); err != nil {
+		return nil, v.rejected(ctx, err, refusal{h: &p.h})
+	}
+	return p.payload, nil
+}
+
 // verifyCached serves a token verified before: the signature and shape
 // cannot have changed, but time passes, the caller may ask for another
 // audience, and the signing key may have left the key set.
 func (v *Verifier) verifyCached(ctx context.Context, token string, e *cacheEntry, now time.Time, audience []string) (*Claims, error) {
+	if err := CheckBinding(ctx, &e.claims.Claims); err != nil {
+		return nil, v.rejected(ctx, err, refusal{h: &e.header})
+	}
 	if err := v.checkClaims(e.claims, now, audience); err != nil {
 		if err == errExpired {
 			v.cache.remove(token)

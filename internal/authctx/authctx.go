@@ -51,6 +51,24 @@ func Owner(ctx context.Context) any {
 	return nil
 }
 
+type bindingKey struct{}
+
+// binding is what the request proved possession of: the thumbprint of its
+// DPoP proof's key and of its TLS client certificate.
+type binding struct{ jkt, x5t string }
+
+// WithBinding returns ctx carrying the keys the request proved possession
+// of ("" for none).
+func WithBinding(ctx context.Context, jkt, x5tS256 string) context.Context {
+	return context.WithValue(ctx, bindingKey{}, binding{jkt, x5tS256})
+}
+
+// Binding returns the keys the request proved possession of.
+func Binding(ctx context.Context) (jkt, x5tS256 string) {
+	b, _ := ctx.Value(bindingKey{}).(binding)
+	return b.jkt, b.x5t
+}
+
 // MustAudience panics when audience is empty or holds "": middleware built
 // that way would be a programming error, caught at start-up rather than by
 // the first request.
