@@ -43,6 +43,10 @@ type Server struct {
 	tokenFault *Fault
 	lastJWKS   http.Header
 	seenJTI    map[string]time.Time
+	opaque     map[string]map[string]any // opaque token → its claims
+
+	introspectFault *Fault
+	introspectCount atomic.Int64
 
 	jwksCount      atomic.Int64
 	discoveryCount atomic.Int64
@@ -75,6 +79,8 @@ type options struct {
 	metaIssuer   string
 	accessTypHdr string
 	tls          bool
+
+	openIntrospection bool
 }
 
 // Option configures a Server.
@@ -126,7 +132,7 @@ func NewServer(opts ...Option) *Server {
 	if err != nil {
 		panic(err)
 	}
-	s := &Server{opt: o, keys: []*Key{key}, signing: key, clients: map[string]*Client{}, seenJTI: map[string]time.Time{}}
+	s := &Server{opt: o, keys: []*Key{key}, signing: key, clients: map[string]*Client{}, seenJTI: map[string]time.Time{}, opaque: map[string]map[string]any{}}
 	for i := range o.clients {
 		s.AddClient(o.clients[i])
 	}
@@ -135,6 +141,7 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc("GET "+OAuthMetadataPath, s.serveDiscovery)
 	mux.HandleFunc("GET "+JWKSPath, s.serveJWKS)
 	mux.HandleFunc(TokenPath, s.serveToken)
+	mux.HandleFunc("POST "+IntrospectionPath, s.serveIntrospection)
 	if o.tls {
 		s.ts = httptest.NewTLSServer(mux)
 	} else {
@@ -269,6 +276,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"issuer":                                iss,
 		"jwks_uri":                              s.JWKSURL(),
 		"token_endpoint":                        s.TokenURL(),
+		"introspection_endpoint":                s.IntrospectionURL(),
 		"grant_types_supported":                 []string{"client_credentials"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"},

@@ -27,6 +27,9 @@ type Client struct {
 	Audience []string
 	// Claims are added to every token issued to the client.
 	Claims map[string]any
+	// Opaque makes the token endpoint issue this client opaque access
+	// tokens, which only the introspection endpoint can read.
+	Opaque bool
 }
 
 const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -51,6 +54,10 @@ type oauthError struct {
 // parameters.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.tokenCount.Add(1)
+	// The body is read before any fault holds the request, so that the
+	// server notices a client that gives up.
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenBodyLength)
+	formErr := r.ParseForm()
 	s.mu.Lock()
 	fault := s.tokenFault
 	s.mu.Unlock()
@@ -62,8 +69,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, oauthError{http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST"})
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxTokenBodyLength)
-	if err := r.ParseForm(); err != nil {
+	if err := formErr; err != nil {
 		writeOAuthError(w, oauthError{http.StatusBadRequest, "invalid_request", "the body is not a form"})
 		return
 	}
@@ -133,7 +139,13 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if len(scopes) > 0 {
 		claims["scope"] = strings.Join(scopes, " ")
 	}
-	tok, err := s.Mint(claims)
+	var tok string
+	var err error
+	if client.Opaque {
+		tok = s.OpaqueToken(claims)
+	} else {
+		tok, err = s.Mint(claims)
+	}
 	if err != nil {
 		writeOAuthError(w, oauthError{http.StatusInternalServerError, "server_error", "signing failed"})
 		return
@@ -192,7 +204,7 @@ func (s *Server) authenticate(r *http.Request, form url.Values) (*Client, *oauth
 }
 
 // authenticateAssertion checks a private_key_jwt assertion (RFC 7523 §3):
-// iss and sub are the client id, aud names this token endpoint or issuer,
+// iss and sub are the client id, aud names the endpoint or the issuer,
 // exp is in the future, and the jti is not replayed.
 func (s *Server) authenticateAssertion(form url.Values) (*Client, *oauthError) {
 	bad := &oauthError{http.StatusUnauthorized, "invalid_client", "client assertion rejected"}
@@ -224,7 +236,9 @@ func (s *Server) authenticateAssertion(form url.Values) (*Client, *oauthError) {
 	if claims.Issuer != c.ID || claims.Subject != c.ID || claims.ID == "" || claims.Expiry == nil {
 		return nil, bad
 	}
-	if !slices.Contains([]string(claims.Audience), s.TokenURL()) && !slices.Contains([]string(claims.Audience), s.Issuer) {
+	if !slices.ContainsFunc([]string(claims.Audience), func(a string) bool {
+		return a == s.TokenURL() || a == s.Issuer || a == s.IntrospectionURL()
+	}) {
 		return nil, bad
 	}
 	if err := claims.ValidateWithLeeway(jwt.Expected{Time: now}, time.Minute); err != nil {

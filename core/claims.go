@@ -62,9 +62,9 @@ type claimsBox struct {
 	buf [6]string
 }
 
-// clone returns a copy that shares nothing mutable with c: callers may
+// Clone returns a copy that shares nothing mutable with c: callers may
 // change the claims they get without affecting cached verifications.
-func (c *Claims) clone() *Claims {
+func (c *Claims) Clone() *Claims {
 	box := &claimsBox{c: *c}
 	out := &box.c
 	var buf []string

@@ -271,7 +271,7 @@ func (v *Verifier) verifyCached(ctx context.Context, token string, e *cacheEntry
 // accepted hands the caller a copy of the claims, after the application's
 // own checks.
 func (v *Verifier) accepted(ctx context.Context, tc *tokenClaims) (*Claims, error) {
-	c := tc.Claims.clone()
+	c := tc.Claims.Clone()
 	if v.s.Validate != nil {
 		if err := v.s.Validate(ctx, c); err != nil {
 			return nil, v.rejected(ctx, validationError(err), refusal{})

@@ -288,9 +288,11 @@ func sendJSON(t *testing.T, method, url string, v, out any) {
 // discovery is the part of an OpenID Provider configuration the suite
 // reads.
 type discovery struct {
-	Issuer        string `json:"issuer"`
-	TokenEndpoint string `json:"token_endpoint"`
-	JWKSURI       string `json:"jwks_uri"`
+	Issuer                string `json:"issuer"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	JWKSURI               string `json:"jwks_uri"`
+	IntrospectionEndpoint string `json:"introspection_endpoint"`
+	RevocationEndpoint    string `json:"revocation_endpoint"`
 }
 
 // jwksPath returns the path of the issuer's JWKS, for request counting.

@@ -123,6 +123,7 @@ type hydra struct {
 	// clients holds the bodies of POST /admin/clients, replayed after a
 	// restart (dsn: memory keeps nothing).
 	clients []map[string]any
+	opaque  client // a client that gets opaque access tokens
 }
 
 func startHydra(t *testing.T) *hydra {
@@ -187,7 +188,11 @@ secrets:
 	key, jwk := newClientKey(t, "bearerkit-client-key")
 	h.keyed = client{id: "bearerkit-keyed", key: key, kid: "bearerkit-client-key"}
 
+	h.opaque = client{id: "bearerkit-opaque", secret: randomSecret(t)}
 	h.clients = []map[string]any{
+		// Hydra issues this client opaque access tokens (its global
+		// strategy here is jwt).
+		hydraClient(h.opaque.id, "client_secret_basic", map[string]any{"client_secret": h.opaque.secret, "access_token_strategy": "opaque"}),
 		hydraClient(h.basic.id, "client_secret_basic", map[string]any{"client_secret": h.basic.secret}),
 		hydraClient(h.post.id, "client_secret_post", map[string]any{"client_secret": h.post.secret}),
 		hydraClient(h.keyed.id, "private_key_jwt", map[string]any{
@@ -284,6 +289,7 @@ func TestHydra(t *testing.T) {
 	})
 	t.Run("7_end_to_end", func(t *testing.T) { scenarioEndToEnd(t, s) })
 	t.Run("6_outage", func(t *testing.T) { scenarioOutage(t, s) })
+	t.Run("9_introspection", func(t *testing.T) { scenarioIntrospection(t, hydraOpaque(h)) })
 }
 
 // hydraTokenShape (scenario 3): Hydra sends typ JWT, aud as an array

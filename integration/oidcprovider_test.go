@@ -35,6 +35,7 @@ const (
 	// with each algorithm.
 	opAudience = "urn:bearerkit:orders"
 	opOther    = "urn:bearerkit:other"
+	opOpaque   = "urn:bearerkit:orders:opaque" // a resource whose tokens are opaque
 )
 
 // opAlgResources maps each algorithm to the resource whose tokens are
@@ -60,8 +61,9 @@ type opConfig struct {
 }
 
 type opResource struct {
-	Scope string `json:"scope"`
-	Alg   string `json:"alg"`
+	Scope  string `json:"scope"`
+	Alg    string `json:"alg,omitempty"`
+	Format string `json:"format,omitempty"` // "opaque" for opaque tokens; JWTs otherwise
 }
 
 // oidcProvider is a running oidc-provider.
@@ -207,7 +209,7 @@ func startOIDCProvider(t *testing.T, opts ...func(*testing.T, *oidcProvider)) *o
 	op.keyed = client{id: "bearerkit-keyed", key: key, kid: "bearerkit-client-key"}
 
 	scopes := readScope + " " + writeScope
-	resources := map[string]opResource{opOther: {Scope: scopes, Alg: "RS256"}}
+	resources := map[string]opResource{opOther: {Scope: scopes, Alg: "RS256"}, opOpaque: {Scope: scopes, Format: "opaque"}}
 	for alg, r := range opAlgResources {
 		resources[r] = opResource{Scope: scopes, Alg: alg}
 	}
@@ -314,6 +316,7 @@ func TestOIDCProvider(t *testing.T) {
 		})
 	})
 	t.Run("6_outage", func(t *testing.T) { scenarioOutage(t, s) })
+	t.Run("9_introspection", func(t *testing.T) { scenarioIntrospection(t, opOpaqueServer(op)) })
 }
 
 // retireKey restarts the provider without the key that it publishes as

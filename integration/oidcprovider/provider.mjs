@@ -11,14 +11,16 @@
 //     "port": PORT,
 //     "keys": [ private JWKs: RSA, EC P-256, Ed25519 ],
 //     "clients": [ client metadata (RFC 7591 names) ],
-//     "resources": { "<resource indicator>": { "scope": "a b", "alg": "RS256" } },
+//     "resources": { "<resource indicator>": { "scope": "a b", "alg": "RS256", "format": "jwt" | "opaque" } },
 //     "extraClaims": { "<client id>": { "roles": ["orders:admin"] } }   (optional)
 //   }
 //
-// Access tokens come out as JWTs only through resource indicators
-// (RFC 8707): each configured resource is a resource server whose tokens
-// are JWTs signed with the algorithm named for it. A resource that is not
-// configured is refused with invalid_target.
+// Access tokens come out through resource indicators (RFC 8707): each
+// configured resource is a resource server whose tokens are JWTs signed
+// with the algorithm named for it, or opaque tokens (format "opaque"),
+// which the introspection endpoint (RFC 7662) answers for and the
+// revocation endpoint (RFC 7009) revokes. A resource that is not configured
+// is refused with invalid_target.
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -67,8 +69,8 @@ const provider = new Provider(cfg.issuer, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
-    introspection: { enabled: false },
-    revocation: { enabled: false },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
     resourceIndicators: {
       enabled: true,
       // A client_credentials request names exactly one resource; without
@@ -84,8 +86,8 @@ const provider = new Provider(cfg.issuer, {
           scope: rs.scope,
           audience: resourceIndicator,
           accessTokenTTL: rs.ttl ?? 3600,
-          accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: rs.alg } },
+          accessTokenFormat: rs.format ?? 'jwt',
+          ...(rs.format === 'opaque' ? {} : { jwt: { sign: { alg: rs.alg } } }),
         };
       },
     },

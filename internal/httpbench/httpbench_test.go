@@ -17,6 +17,7 @@ import (
 	"github.com/bearerkit/bearerkit/echoauth"
 	"github.com/bearerkit/bearerkit/ginauth"
 	"github.com/bearerkit/bearerkit/internal/adaptertest"
+	"github.com/bearerkit/bearerkit/introspect"
 )
 
 const audience = "orders-api"
@@ -37,7 +38,7 @@ func newSetup(b *testing.B, cacheSize int) *setup {
 
 func ok(w http.ResponseWriter) { w.Write([]byte("ok")) }
 
-func ginRouter(v *core.Verifier) http.Handler {
+func ginRouter(v core.TokenVerifier) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	if v != nil {
@@ -49,7 +50,7 @@ func ginRouter(v *core.Verifier) http.Handler {
 	return r
 }
 
-func echoRouter(v *core.Verifier) http.Handler {
+func echoRouter(v core.TokenVerifier) http.Handler {
 	e := echo.New()
 	if v != nil {
 		e.Use(echoauth.New(v).Require(audience))
@@ -60,7 +61,7 @@ func echoRouter(v *core.Verifier) http.Handler {
 	return e
 }
 
-func netHTTP(v *core.Verifier) http.Handler {
+func netHTTP(v core.TokenVerifier) http.Handler {
 	h := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ok(w) }))
 	if v != nil {
 		h = core.Middleware(v, audience)(core.RequireScope("orders:read")(h))
@@ -96,7 +97,7 @@ func serve(b *testing.B, h http.Handler, tokens []string) {
 func BenchmarkHTTP(b *testing.B) {
 	frameworks := []struct {
 		name  string
-		build func(*core.Verifier) http.Handler
+		build func(core.TokenVerifier) http.Handler
 	}{{"gin", ginRouter}, {"echo", echoRouter}, {"nethttp", netHTTP}}
 	for _, fw := range frameworks {
 		b.Run("fw="+fw.name+"/auth=none", func(b *testing.B) { serve(b, fw.build(nil), nil) })
@@ -144,12 +145,24 @@ func serveLoopback(b *testing.B, h http.Handler, tokens []string) {
 func BenchmarkLoopback(b *testing.B) {
 	for _, fw := range []struct {
 		name  string
-		build func(*core.Verifier) http.Handler
+		build func(core.TokenVerifier) http.Handler
 	}{{"gin", ginRouter}, {"echo", echoRouter}, {"nethttp", netHTTP}} {
 		b.Run("fw="+fw.name+"/auth=none", func(b *testing.B) { serveLoopback(b, fw.build(nil), nil) })
 		b.Run("fw="+fw.name+"/auth=repeated", func(b *testing.B) {
 			s := newSetup(b, 0)
 			serveLoopback(b, fw.build(s.v), []string{s.srv.Token(audience, "orders:read")})
+		})
+		// An opaque token whose introspection answer is cached: the same
+		// route, against the cached JWT above.
+		b.Run("fw="+fw.name+"/auth=introspected", func(b *testing.B) {
+			srv := authtest.NewServer(authtest.WithClient(authtest.Client{ID: "rs", Secret: "rs-secret"}))
+			b.Cleanup(srv.Close)
+			in, err := introspect.New(introspect.Config{URL: srv.IntrospectionURL(), ClientID: "rs", ClientSecret: "rs-secret"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(in.Close)
+			serveLoopback(b, fw.build(in), []string{srv.OpaqueToken(srv.Claims(audience, "orders:read"))})
 		})
 	}
 }

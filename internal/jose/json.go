@@ -2,6 +2,7 @@ package jose
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -21,6 +22,10 @@ import (
 const MaxDepth = 32
 
 var ErrJSON = errors.New("malformed JSON")
+
+// ErrDuplicate reports an object with a member name twice (at any depth);
+// it matches ErrJSON too.
+var ErrDuplicate = fmt.Errorf("%w: duplicate member", ErrJSON)
 
 type Kind uint8
 
@@ -106,7 +111,7 @@ func (s *scanner) object(depth int, dst []Member, top bool) ([]Member, error) {
 		}
 		name := s.data[start : s.pos-1]
 		if !names.add(s.data, start, s.pos-1, escaped) {
-			return nil, ErrJSON
+			return nil, ErrDuplicate
 		}
 		s.skipSpace()
 		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
