@@ -33,49 +33,66 @@ type ErrorResponse struct {
 //	  endpoint unavailable        503  Retry-After, no challenge
 //	anything else                 500  no challenge
 func NewErrorResponse(err error, opts Options) ErrorResponse {
+	r, params := classify(err)
+	if r.Status >= 500 {
+		return r
+	}
 	realm := opts.Realm
 	if realm == "" {
 		realm = defaultRealm
 	}
-	challenge := `Bearer realm="` + quoteSafe(realm) + `"`
-	var r ErrorResponse
+	var b strings.Builder
+	b.WriteString(`Bearer realm="` + quoteSafe(realm) + `"`)
+	if r.Code != codeMissing {
+		b.WriteString(`, error="` + r.Code + `"`)
+	}
+	b.WriteString(params)
+	if r.Status == http.StatusUnauthorized && opts.ResourceMetadata != "" {
+		// RFC 9728 §5.1: where the client finds how to get a token.
+		b.WriteString(`, resource_metadata="` + quoteSafe(opts.ResourceMetadata) + `"`)
+	}
+	r.WWWAuthenticate = b.String()
+	return r
+}
+
+// codeMissing is the body's error code for a request without a token; its
+// challenge carries no error (RFC 6750 §3.1).
+const codeMissing = "unauthorized"
+
+// classify maps err to its status, code and description, and the
+// challenge parameters that follow error="…".
+func classify(err error) (r ErrorResponse, params string) {
+	var e *Error
+	errors.As(err, &e)
+	described := func() string { return `, error_description="` + r.Description + `"` }
 	switch {
 	case errors.Is(err, ErrMissingToken):
-		r = ErrorResponse{Status: http.StatusUnauthorized, WWWAuthenticate: challenge,
-			Code: "unauthorized", Description: "a bearer token is required"}
-		return r
+		r = ErrorResponse{Status: http.StatusUnauthorized, Code: codeMissing, Description: "a bearer token is required"}
+		return r, ""
 	case errors.Is(err, ErrInvalidRequest):
 		r = ErrorResponse{Status: http.StatusBadRequest, Code: "invalid_request",
 			Description: "the request must carry exactly one well-formed bearer token"}
 	case errors.Is(err, ErrInsufficientScope):
-		r = ErrorResponse{Status: http.StatusForbidden, Code: "insufficient_scope",
-			Description: "the token lacks a required scope"}
-		var e *Error
-		if errors.As(err, &e) && len(e.Scopes) > 0 {
-			challenge += `, error="insufficient_scope", scope="` + quoteSafe(strings.Join(e.Scopes, " ")) + `"`
-			r.WWWAuthenticate = challenge
-			return r
+		r = ErrorResponse{Status: http.StatusForbidden, Code: "insufficient_scope", Description: "the token lacks a required scope"}
+		if e != nil && len(e.Scopes) > 0 {
+			return r, `, scope="` + quoteSafe(strings.Join(e.Scopes, " ")) + `"`
 		}
 	case errors.Is(err, ErrInsufficientUserAuthentication):
 		r = ErrorResponse{Status: http.StatusUnauthorized, Code: "insufficient_user_authentication",
 			Description: "a different authentication level is required"}
-		r.WWWAuthenticate = challenge + `, error="` + r.Code + `", error_description="` + r.Description + `"`
-		var e *Error
-		if errors.As(err, &e) {
-			r.WWWAuthenticate += stepUpParams(e)
+		if e != nil {
+			return r, described() + stepUpParams(e)
 		}
-		return r
 	case errors.Is(err, ErrUnavailable):
 		return ErrorResponse{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter(err),
-			Code: "temporarily_unavailable", Description: "token verification is temporarily unavailable"}
+			Code: "temporarily_unavailable", Description: "token verification is temporarily unavailable"}, ""
 	case errors.Is(err, ErrInvalidToken):
 		r = ErrorResponse{Status: http.StatusUnauthorized, Code: "invalid_token", Description: describe(ReasonOf(err))}
 	default:
 		return ErrorResponse{Status: http.StatusInternalServerError, Code: "server_error",
-			Description: "the request could not be authorized"}
+			Description: "the request could not be authorized"}, ""
 	}
-	r.WWWAuthenticate = challenge + `, error="` + r.Code + `", error_description="` + r.Description + `"`
-	return r
+	return r, described()
 }
 
 // retryAfter gives the Retry-After of a 503 in whole seconds (RFC 9110

@@ -32,6 +32,10 @@ type Options struct {
 	// called with an error matching one of the package's sentinels, for
 	// token failures and for route-level failures (scopes, step-up) alike.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// ResourceMetadata is the URL of the resource's RFC 9728 metadata
+	// (ResourceMetadata.URL); when set, every 401 challenge names it as
+	// resource_metadata (RFC 9728 §5.1), as MCP clients require.
+	ResourceMetadata string
 	// Skip, when it returns true, lets a request through unauthenticated.
 	// It is called with r.Pattern set to the pattern the request is routed
 	// to (when the middleware wraps an *http.ServeMux, or runs inside one),

@@ -28,6 +28,9 @@ func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) ht
 	if o.Optional {
 		opts = append(opts, echoauth.WithOptionalCredentials())
 	}
+	if o.ResourceMetadata != "" {
+		opts = append(opts, echoauth.WithResourceMetadata(o.ResourceMetadata))
+	}
 	if o.Cookie != "" {
 		opts = append(opts, echoauth.WithCookie(o.Cookie))
 	}
@@ -117,4 +120,24 @@ func TestPanicLogsHoldNoToken(t *testing.T) {
 		e.GET("/orders", func(echo.Context) error { panic("handler failed") })
 		return e
 	})
+}
+
+// The metadata is served at its well-known path, outside authentication,
+// and 401 challenges point at it.
+func TestServeResourceMetadata(t *testing.T) {
+	_, v := adaptertest.Verifier(t)
+	meta := core.ResourceMetadata{Resource: "https://api.example/orders", AuthorizationServers: []string{"https://as.example"}}
+	e := echo.New()
+	echoauth.ServeResourceMetadata(e, meta)
+	e.GET("/orders", func(c echo.Context) error { return nil }, echoauth.New(v, echoauth.WithResourceMetadata(meta.URL())).Require(adaptertest.Audience))
+	for path, want := range map[string]int{meta.WellKnownPath(): 200, "/orders": 401} {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != want {
+			t.Errorf("%s: %d", path, rec.Code)
+		}
+		if want == 401 && rec.Header().Get("WWW-Authenticate") != `Bearer realm="api", resource_metadata="`+meta.URL()+`"` {
+			t.Errorf("challenge %q", rec.Header().Get("WWW-Authenticate"))
+		}
+	}
 }

@@ -62,6 +62,20 @@ func WithCookie(name string) Option {
 // claims; a token that is present must still be valid.
 func WithOptionalCredentials() Option { return func(a *Auth) { a.opts.Optional = true } }
 
+// WithResourceMetadata names the URL of the resource's RFC 9728 metadata
+// in every 401 challenge (resource_metadata, RFC 9728 §5.1); see
+// [ServeResourceMetadata].
+func WithResourceMetadata(url string) Option { return func(a *Auth) { a.opts.ResourceMetadata = url } }
+
+// ServeResourceMetadata serves meta (GET and HEAD) at its well-known path,
+// /.well-known/oauth-protected-resource plus the resource's path (RFC 9728
+// §3.1). Register it outside the routes Require protects, or skip it.
+func ServeResourceMetadata(r gin.IRoutes, meta core.ResourceMetadata) {
+	h := gin.WrapH(meta)
+	r.GET(meta.WellKnownPath(), h)
+	r.HEAD(meta.WellKnownPath(), h)
+}
+
 // WithSkipper leaves the requests it selects unauthenticated. Decide on
 // c.FullPath(), the route pattern Gin matched, never on the raw URL or
 // forwarded headers: "/health/../admin" is routed to "/admin".

@@ -29,6 +29,9 @@ func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) ht
 	if o.Optional {
 		opts = append(opts, ginauth.WithOptionalCredentials())
 	}
+	if o.ResourceMetadata != "" {
+		opts = append(opts, ginauth.WithResourceMetadata(o.ResourceMetadata))
+	}
 	if o.Cookie != "" {
 		opts = append(opts, ginauth.WithCookie(o.Cookie))
 	}
@@ -105,4 +108,24 @@ func TestPanicLogsHoldNoToken(t *testing.T) {
 		r.GET("/orders", func(*gin.Context) { panic("handler failed") })
 		return r
 	})
+}
+
+// The metadata is served at its well-known path, outside authentication,
+// and 401 challenges point at it.
+func TestServeResourceMetadata(t *testing.T) {
+	_, v := adaptertest.Verifier(t)
+	meta := core.ResourceMetadata{Resource: "https://api.example/orders", AuthorizationServers: []string{"https://as.example"}}
+	r := gin.New()
+	ginauth.ServeResourceMetadata(r, meta)
+	r.GET("/orders", ginauth.New(v, ginauth.WithResourceMetadata(meta.URL())).Require(adaptertest.Audience), func(c *gin.Context) {})
+	for path, want := range map[string]int{meta.WellKnownPath(): 200, "/orders": 401} {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != want {
+			t.Errorf("%s: %d", path, rec.Code)
+		}
+		if want == 401 && rec.Header().Get("WWW-Authenticate") != `Bearer realm="api", resource_metadata="`+meta.URL()+`"` {
+			t.Errorf("challenge %q", rec.Header().Get("WWW-Authenticate"))
+		}
+	}
 }

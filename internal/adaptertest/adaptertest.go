@@ -29,7 +29,13 @@ type Options struct {
 	Cookie       string // also read the token from this cookie
 	Optional     bool   // let requests without a token through without claims
 	SkipHealth   bool   // leave the route /health unauthenticated, by its routed pattern
+	// ResourceMetadata is the RFC 9728 metadata URL every 401 challenge
+	// must name ("" for none).
+	ResourceMetadata string
 }
+
+// MetadataURL is the resource metadata URL of the table's option set.
+const MetadataURL = "https://api.example/.well-known/oauth-protected-resource/orders"
 
 // Routes an adapter must serve, all behind Require(Audience):
 //
@@ -112,7 +118,8 @@ var optionSets = map[string]Options{
 	"cookie":        {Cookie: "access_token"},
 	"optional":      {Optional: true},
 	"skipper":       {SkipHealth: true},
-	"all":           {Realm: "orders", CustomErrors: true, Cookie: "access_token", Optional: true, SkipHealth: true},
+	"metadata":      {ResourceMetadata: MetadataURL},
+	"all":           {Realm: "orders", CustomErrors: true, Cookie: "access_token", Optional: true, SkipHealth: true, ResourceMetadata: MetadataURL},
 }
 
 // Run runs the conformance table against an adapter, once per verifier
@@ -325,6 +332,9 @@ func expect(r row, opts Options) row {
 	}
 	if opts.Realm != "" && want.challenge != "" {
 		want.challenge = strings.Replace(want.challenge, `realm="api"`, `realm="`+opts.Realm+`"`, 1)
+	}
+	if opts.ResourceMetadata != "" && want.status == 401 {
+		want.challenge += `, resource_metadata="` + opts.ResourceMetadata + `"`
 	}
 	return want
 }
