@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,8 +72,24 @@ type Config struct {
 	// Issuer, used only when TokenURL is empty, is the authorization
 	// server's issuer identifier: the token endpoint is then read from its
 	// OpenID Connect discovery document or RFC 8414 metadata on first use,
-	// and the document's "issuer" must equal Issuer exactly.
+	// and the document's "issuer" must equal Issuer exactly. With
+	// ProtectedResource, it chooses among the resource's authorization
+	// servers.
 	Issuer string
+	// ProtectedResource is the URL of the resource the tokens are for, such
+	// as an MCP server. When TokenURL and Issuer are empty, the token
+	// endpoint is found from it on first use (RFC 9728): the
+	// resource_metadata its 401 challenge names (or its well-known URL);
+	// the document's resource must equal ProtectedResource exactly (§3.3);
+	// then the first of its authorization_servers, whose RFC 8414 metadata
+	// must name that issuer exactly. It is always sent as an RFC 8707
+	// resource.
+	ProtectedResource string
+	// MetadataOrigins lists origins ("https://host[:port]") other than the
+	// resource's own from which a resource_metadata URL named in a 401
+	// challenge may be fetched; by default such a URL of another origin is
+	// ignored and the resource's well-known URL is read instead.
+	MetadataOrigins []string
 
 	// Scopes are sent space-separated as "scope" (RFC 6749 §3.3).
 	Scopes []string
@@ -178,8 +195,22 @@ func (c Config) check() (*settings, error) {
 		if err := fetch.CheckIssuer(c.Issuer, false); err != nil {
 			return nil, configError("Issuer: %v", err)
 		}
+	case c.ProtectedResource != "":
 	default:
-		return nil, configError("TokenURL or Issuer is required")
+		return nil, configError("TokenURL, Issuer or ProtectedResource is required")
+	}
+	if c.ProtectedResource != "" {
+		if err := fetch.CheckURL(c.ProtectedResource, false); err != nil {
+			return nil, configError("ProtectedResource: %v", err)
+		}
+		if !slices.Contains(c.Resource, c.ProtectedResource) {
+			s.Resource = append(slices.Clone(c.Resource), c.ProtectedResource)
+		}
+	}
+	for _, o := range c.MetadataOrigins {
+		if u, err := url.Parse(o); err != nil || fetch.CheckURL(o, false) != nil || (u.Path != "" && u.Path != "/") {
+			return nil, configError("MetadataOrigins entries must look like https://host[:port] (http only for loopback)")
+		}
 	}
 	if err := s.checkAuth(); err != nil {
 		return nil, err

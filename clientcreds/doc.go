@@ -26,6 +26,20 @@
 // [Config]. Config.EndpointParams adds others but can never replace
 // grant_type, client_id, client_secret, scope or the assertion.
 //
+// # Finding the token endpoint
+//
+// Config.TokenURL names it. Config.Issuer alone finds it in the issuer's
+// OpenID Connect or RFC 8414 metadata, whose issuer must equal Config.Issuer.
+// Config.ProtectedResource alone finds it from the resource (RFC 9728), as
+// an MCP client does: a request without a token reads the resource_metadata
+// of the 401 challenge (used only when it is https, or loopback http, on
+// the resource's own origin or one of Config.MetadataOrigins; otherwise the
+// resource's well-known URL is read), the document's resource must equal
+// Config.ProtectedResource exactly, its first authorization server (or
+// Config.Issuer, which it must then list) is looked up as above, and every
+// token request carries the resource as an RFC 8707 indicator. Any mismatch
+// fails with [ErrDiscovery] before a token is requested.
+//
 // # Caching and refresh
 //
 // One token is shared by all callers. It is replaced in the background

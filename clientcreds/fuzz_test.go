@@ -71,7 +71,7 @@ func FuzzBearerError(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if e := bearerError(v); e != "" && !strings.Contains(v, e) && !strings.Contains(v, "\\") {
+		if e := challengeParam(v, "Bearer", "error"); e != "" && !strings.Contains(v, e) && !strings.Contains(v, "\\") {
 			t.Fatalf("error %q not in %q", e, v)
 		}
 	})

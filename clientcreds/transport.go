@@ -137,19 +137,20 @@ func rejectsToken(resp *http.Response) bool {
 		return false
 	}
 	for _, v := range resp.Header.Values("WWW-Authenticate") {
-		if bearerError(v) == "invalid_token" {
+		if challengeParam(v, "Bearer", "error") == "invalid_token" {
 			return true
 		}
 	}
 	return false
 }
 
-// bearerError returns the error parameter of a Bearer challenge in a
-// WWW-Authenticate value (RFC 9110 §11.6.1), which may hold several
-// challenges: scheme [token68 | param *("," param)] separated by commas.
-func bearerError(v string) string {
+// challengeParam returns the named parameter of the first challenge of the
+// given scheme in a WWW-Authenticate value (RFC 9110 §11.6.1), which may
+// hold several challenges: scheme [token68 | param *("," param)] separated
+// by commas. Scheme and parameter names compare case-insensitively.
+func challengeParam(v, scheme, param string) string {
 	p := challengeParser{s: v}
-	scheme := ""
+	current := ""
 	for {
 		p.skip(" \t,")
 		if p.done() {
@@ -161,7 +162,7 @@ func bearerError(v string) string {
 		}
 		p.skip(" \t")
 		if !p.peek('=') {
-			scheme = name // a new challenge begins
+			current = name // a new challenge begins
 			continue
 		}
 		p.i++
@@ -175,7 +176,7 @@ func bearerError(v string) string {
 				p.i++
 			}
 		}
-		if strings.EqualFold(scheme, "Bearer") && strings.EqualFold(name, "error") {
+		if strings.EqualFold(current, scheme) && strings.EqualFold(name, param) {
 			return val
 		}
 	}

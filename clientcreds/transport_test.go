@@ -353,8 +353,8 @@ func TestBearerError(t *testing.T) {
 		`Bearer realm="api",error="invalid_token",error_description="exp"`: "invalid_token",
 	}
 	for in, want := range tests {
-		if got := bearerError(in); got != want {
-			t.Errorf("bearerError(%q) = %q, want %q", in, got, want)
+		if got := challengeParam(in, "Bearer", "error"); got != want {
+			t.Errorf("challengeParam(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
