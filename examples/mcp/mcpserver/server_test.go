@@ -207,3 +207,58 @@ func TestNewHandlerConfig(t *testing.T) {
 		}
 	}
 }
+
+// An MCP client that knows only an endpoint's URL gets no token for
+// metadata that does not describe that URL (M1), nor from metadata on
+// another origin (M2): impostor endpoints that point at the real server's
+// metadata, or at their own, are never given a token, and the
+// authorization server is never asked for one.
+func TestDiscoveryMixUpRefused(t *testing.T) {
+	f := newFixture(t)
+	// An impostor on its own origin whose 401 names the real server's
+	// metadata (another origin, describing another resource).
+	foreign := serve(t, func(string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+f.base+`/.well-known/oauth-protected-resource/mcp"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		})
+	})
+	// A server whose /mcp is the real thing and whose /mcp-copy answers
+	// 401 naming the metadata of /mcp: same origin, but the document's
+	// resource is not the URL the client asked for.
+	copyBase := serve(t, func(base string) http.Handler {
+		h, err := NewHandler(Config{Verifier: newVerifier(t, f.as.Issuer), Resource: base + "/mcp", AuthorizationServers: []string{f.as.Issuer}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/", h)
+		mux.HandleFunc("/mcp-copy", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+base+`/.well-known/oauth-protected-resource/mcp"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		})
+		return mux
+	})
+	for name, endpoint := range map[string]string{
+		"metadata on another origin":    foreign + "/mcp",
+		"same origin, another resource": copyBase + "/mcp-copy",
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := f.as.TokenRequests()
+			cc, err := clientcreds.New(clientcreds.Config{ClientID: agent.ID, ClientSecret: agent.Secret, ProtectedResource: endpoint})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cc.Close()
+			if _, err := connect(t, endpoint, cc.HTTPClient()); err == nil {
+				t.Fatal("connected")
+			}
+			if _, err := cc.Token(ctxFor(t)); err == nil {
+				t.Error("clientcreds obtained a token")
+			}
+			if got := f.as.TokenRequests(); got != before {
+				t.Errorf("token requests: %d, want none", got-before)
+			}
+		})
+	}
+}
