@@ -8,12 +8,19 @@
 //
 //	v, err := dpop.NewVerifier(dpop.Config{})
 //	...
-//	p, err := v.Verify(ctx, r.Header.Get("DPoP"), dpop.Request{
+//	proofs := r.Header.Values("DPoP")
+//	if len(proofs) != 1 { // §4.3 check 1: exactly one DPoP header
+//		// 401 invalid_dpop_proof
+//	}
+//	p, err := v.Verify(ctx, proofs[0], dpop.Request{
 //		Method:      r.Method,
 //		URL:         externalURL, // scheme, host and path as the client addressed them
 //		AccessToken: token,       // from "Authorization: DPoP <token>"
-//		JKT:         cnfJKT,      // the token's cnf.jkt (§6.1)
+//		Check:       verifyToken, // verifies the token, bound to the proof's key (§6.1)
 //	})
+//
+// core's middleware (core.Options.DPoP) does all of this for HTTP
+// handlers, Gin and Echo alike.
 //	switch {
 //	case errors.Is(err, dpop.ErrUseNonce):    // 401 use_dpop_nonce, DPoP-Nonce: err.(*dpop.Error).Nonce
 //	case errors.Is(err, dpop.ErrReplayStore): // 503

@@ -221,10 +221,70 @@ func okpKey(crv, x string) (*proofKey, error) {
 	if !ok {
 		return nil, errKeyEncoding
 	}
-	if len(xb) != ed25519.PublicKeySize {
+	if len(xb) != ed25519.PublicKeySize || weakEd25519(xb) {
 		return nil, errKeyPoint
 	}
 	return &proofKey{pub: ed25519.PublicKey(xb), algs: jose.Ed25519Algs}, nil
+}
+
+// weakEd25519 reports whether an encoded Ed25519 public key is a point of
+// small order, or not in canonical form. A small-order key verifies forged
+// signatures (the identity point accepts R = identity, S = 0 for every
+// message), so a proof with it proves possession of nothing. The points of
+// order 1, 2, 4 and 8 have y in {1, p-1, 0, y8, p-y8}; with y < p required,
+// comparing y (the encoding without its sign bit) with those five covers
+// every encoding of them.
+func weakEd25519(enc []byte) bool {
+	var y [32]byte
+	copy(y[:], enc)
+	y[31] &= 0x7f // the sign of x
+	if !lessThanP(y[:]) {
+		return true
+	}
+	for _, w := range &smallOrderY {
+		if y == w {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldP is p = 2^255 - 19, little-endian.
+var fieldP = belowP(0)
+
+// belowP returns p - n, little-endian, for a small n.
+func belowP(n byte) (y [32]byte) {
+	for i := range y {
+		y[i] = 0xff
+	}
+	y[0], y[31] = 0xed-n, 0x7f
+	return y
+}
+
+// lessThanP compares a little-endian 255-bit number with p.
+func lessThanP(y []byte) bool {
+	for i := 31; i >= 0; i-- {
+		switch {
+		case y[i] < fieldP[i]:
+			return true
+		case y[i] > fieldP[i]:
+			return false
+		}
+	}
+	return false // equal
+}
+
+// smallOrderY are the y coordinates (little-endian) of the points of small
+// order: 0 (order 4), 1 (the identity), p-1 (order 2) and the two of order
+// 8.
+var smallOrderY = [5][32]byte{
+	{},
+	{0: 1},
+	belowP(1),
+	{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+		0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+	{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+		0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
 }
 
 // decodeB64 decodes canonical unpadded base64url. Go's decoder skips CR and

@@ -151,6 +151,14 @@ type Request struct {
 	// JKT, when set, must equal the proof key's RFC 7638 thumbprint: the
 	// cnf.jkt of a DPoP-bound token (§6.1), or a dpop_jkt (§10).
 	JKT string
+	// Check, when set, is called once the proof is otherwise valid (its
+	// signature and nonce included) and before the replay store is
+	// written, with the proof key's thumbprint. Its error refuses the
+	// proof and is returned unchanged. A resource server verifies the
+	// access token here, bound to that thumbprint, so that only proofs
+	// that come with a valid token take a place in the replay store: a
+	// client with keys of its own and no token cannot fill it.
+	Check func(jkt string) error
 }
 
 // Proof is what a verified proof proved.
@@ -240,6 +248,11 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 
 	if v.nonces != nil && (!c.hasNonce || !v.nonces.Valid(c.nonce)) {
 		return nil, &Error{Reason: reasonNonce, Nonce: v.nonces.Current()}
+	}
+	if req.Check != nil {
+		if err := req.Check(jkt); err != nil {
+			return nil, err
+		}
 	}
 	fresh, err := v.replay.Remember(ctx, replayKey(jkt, c.jti), c.iat.Add(v.maxAge+v.leeway))
 	if err != nil {
