@@ -21,6 +21,7 @@
 //
 // core's middleware (core.Options.DPoP) does all of this for HTTP
 // handlers, Gin and Echo alike.
+//
 //	switch {
 //	case errors.Is(err, dpop.ErrUseNonce):    // 401 use_dpop_nonce, DPoP-Nonce: err.(*dpop.Error).Nonce
 //	case errors.Is(err, dpop.ErrReplayStore): // 503
