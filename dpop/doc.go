@@ -18,15 +18,14 @@
 //		AccessToken: token,       // from "Authorization: DPoP <token>"
 //		Check:       verifyToken, // verifies the token, bound to the proof's key (§6.1)
 //	})
-//
-// core's middleware (core.Options.DPoP) does all of this for HTTP
-// handlers, Gin and Echo alike.
-//
 //	switch {
 //	case errors.Is(err, dpop.ErrUseNonce):    // 401 use_dpop_nonce, DPoP-Nonce: err.(*dpop.Error).Nonce
 //	case errors.Is(err, dpop.ErrReplayStore): // 503
 //	case err != nil:                          // 401 invalid_dpop_proof
 //	}
+//
+// core's middleware (core.Options.DPoP) does all of this for HTTP
+// handlers, Gin and Echo alike.
 //
 // # Proof checks
 //
