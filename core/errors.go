@@ -33,6 +33,11 @@ var (
 	// ErrInsufficientUserAuthentication: the token is valid, but the user's
 	// authentication is not strong or recent enough for the route (RFC 9470).
 	ErrInsufficientUserAuthentication = errors.New("insufficient user authentication")
+	// ErrInvalidDPoPProof: the request's DPoP proof is missing, malformed,
+	// forged, replayed or made for another request, token or key (RFC 9449
+	// invalid_dpop_proof), or the server demands a nonce (use_dpop_nonce;
+	// the *Error carries it in Nonce).
+	ErrInvalidDPoPProof = errors.New("invalid DPoP proof")
 )
 
 // Reason is a machine-readable cause, stable for logs and metrics.
@@ -74,6 +79,21 @@ const (
 	// ReasonIntrospectionUnavailable: the introspection endpoint failed,
 	// timed out or answered something unusable.
 	ReasonIntrospectionUnavailable Reason = "introspection_unavailable"
+	// ReasonDPoPProof: the DPoP proof is refused (ErrInvalidDPoPProof);
+	// Cause names the check that failed.
+	ReasonDPoPProof Reason = "invalid_dpop_proof"
+	// ReasonDPoPNonce: the proof lacks the server's current nonce
+	// (ErrInvalidDPoPProof); Error.Nonce is the one to use.
+	ReasonDPoPNonce Reason = "use_dpop_nonce"
+	// ReasonDPoPRequired: a bearer token where DPoP.Required asks for a
+	// DPoP-bound one.
+	ReasonDPoPRequired Reason = "dpop_required"
+	// ReasonNotDPoPBound: a token presented with the DPoP scheme has no
+	// cnf.jkt.
+	ReasonNotDPoPBound Reason = "not_dpop_bound"
+	// ReasonReplayStoreUnavailable: the DPoP replay store failed, so no
+	// proof can be checked for now (ErrUnavailable).
+	ReasonReplayStoreUnavailable Reason = "replay_store_unavailable"
 )
 
 // Error describes why a token or request was refused. Its text never holds
@@ -91,6 +111,13 @@ type Error struct {
 	// route asks for (RFC 9470 §3).
 	ACRValues []string
 	MaxAge    time.Duration
+	// Scheme is the authentication scheme of the request, "DPoP" when it
+	// used DPoP and "" for Bearer: the challenge of that scheme carries
+	// the error.
+	Scheme string
+	// Nonce is, for ReasonDPoPNonce, the nonce the client must put in its
+	// next proof: the DPoP-Nonce header of the answer.
+	Nonce string
 }
 
 func (e *Error) Error() string {
@@ -112,7 +139,8 @@ func (e *Error) Is(target error) bool {
 	case target == ErrInvalidToken:
 		return e.Reason == ReasonExpired
 	case target == ErrUnavailable:
-		return e.Reason == ReasonKeySetUnavailable || e.Reason == ReasonIntrospectionUnavailable
+		return e.Reason == ReasonKeySetUnavailable || e.Reason == ReasonIntrospectionUnavailable ||
+			e.Reason == ReasonReplayStoreUnavailable
 	}
 	return false
 }
@@ -129,8 +157,10 @@ func (e *Error) sentinel() error {
 		return ErrInsufficientScope
 	case ReasonKeySetUnavailable:
 		return ErrKeySetUnavailable
-	case ReasonIntrospectionUnavailable:
+	case ReasonIntrospectionUnavailable, ReasonReplayStoreUnavailable:
 		return ErrUnavailable
+	case ReasonDPoPProof, ReasonDPoPNonce:
+		return ErrInvalidDPoPProof
 	case ReasonUserAuthentication:
 		return ErrInsufficientUserAuthentication
 	}
@@ -162,6 +192,7 @@ var (
 	errMultiple        = reject(ReasonMultipleTokens)
 	errBadRequest      = reject(ReasonMalformedRequest)
 	errNoAudienceArg   = errors.New("bearerkit: Verify needs at least one non-empty audience")
+	errDPoPRequired    = reject(ReasonDPoPRequired)
 )
 
 // validationError wraps an error of Config.Validate: one that wraps

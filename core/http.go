@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
@@ -19,6 +20,7 @@ type ErrorResponse struct {
 	RetryAfter      string // set with 503
 	Code            string // the "error" body jose.Member
 	Description     string // safe for clients: no token, key id, URL or cause
+	DPoPNonce       string // the DPoP-Nonce header, set with use_dpop_nonce
 }
 
 // NewErrorResponse maps err to its HTTP answer, with the challenge
@@ -29,28 +31,58 @@ type ErrorResponse struct {
 //	more than one token           400  Bearer realm="…", error="invalid_request", error_description="…"
 //	valid token, missing scope    403  Bearer realm="…", error="insufficient_scope", scope="…"
 //	step-up requirement not met   401  Bearer realm="…", error="insufficient_user_authentication", …, acr_values="…", max_age="…"
-//	signing keys or introspection
-//	  endpoint unavailable        503  Retry-After, no challenge
+//	DPoP proof refused            401  DPoP realm="…", error="invalid_dpop_proof", error_description="…", algs="…"
+//	DPoP nonce required           401  DPoP realm="…", error="use_dpop_nonce", …; DPoP-Nonce: …
+//	signing keys, introspection
+//	  endpoint or replay store
+//	  unavailable                 503  Retry-After, no challenge
 //	anything else                 500  no challenge
+//
+// With opts.DPoP set, every challenge is a Bearer challenge (left out when
+// DPoP is required) followed by a DPoP challenge with its algs (RFC 9449
+// §7.1); the error parameters go with the scheme the request used, and
+// with DPoP when bearer tokens are not accepted.
 func NewErrorResponse(err error, opts Options) ErrorResponse {
 	r, params := classify(err)
 	if r.Status >= 500 {
 		return r
 	}
-	realm := opts.Realm
-	if realm == "" {
-		realm = defaultRealm
-	}
-	var b strings.Builder
-	b.WriteString(`Bearer realm="` + quoteSafe(realm) + `"`)
+	realm := `realm="` + quoteSafe(cmp.Or(opts.Realm, defaultRealm)) + `"`
 	if r.Code != codeMissing {
-		b.WriteString(`, error="` + r.Code + `"`)
+		params = `, error="` + r.Code + `"` + params
 	}
-	b.WriteString(params)
+	var meta string
 	if r.Status == http.StatusUnauthorized && opts.ResourceMetadata != "" {
 		// RFC 9728 §5.1: where the client finds how to get a token.
-		b.WriteString(`, resource_metadata="` + quoteSafe(opts.ResourceMetadata) + `"`)
+		meta = `, resource_metadata="` + quoteSafe(opts.ResourceMetadata) + `"`
 	}
+	var e *Error
+	errors.As(err, &e)
+	d := opts.DPoP
+	if d == nil {
+		r.WWWAuthenticate = "Bearer " + realm + params + meta
+		return r
+	}
+	if e != nil && e.Reason == ReasonDPoPNonce {
+		r.DPoPNonce = e.Nonce
+	}
+	usedDPoP := d.Required || e != nil && e.Scheme == schemeDPoP
+	var b strings.Builder
+	if !d.Required {
+		b.WriteString("Bearer " + realm)
+		if !usedDPoP {
+			b.WriteString(params)
+		}
+		b.WriteString(meta + ", ")
+	}
+	b.WriteString("DPoP " + realm)
+	if usedDPoP {
+		b.WriteString(params)
+	}
+	if d.Verifier != nil {
+		b.WriteString(`, algs="` + strings.Join(d.Verifier.Algorithms(), " ") + `"`)
+	}
+	b.WriteString(meta)
 	r.WWWAuthenticate = b.String()
 	return r
 }
@@ -82,6 +114,11 @@ func classify(err error) (r ErrorResponse, params string) {
 			Description: "a different authentication level is required"}
 		if e != nil {
 			return r, described() + stepUpParams(e)
+		}
+	case errors.Is(err, ErrInvalidDPoPProof):
+		r = ErrorResponse{Status: http.StatusUnauthorized, Code: "invalid_dpop_proof", Description: "the DPoP proof is invalid"}
+		if e != nil && e.Reason == ReasonDPoPNonce {
+			r.Code, r.Description = "use_dpop_nonce", "the DPoP proof must carry the nonce the server provides"
 		}
 	case errors.Is(err, ErrUnavailable):
 		return ErrorResponse{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter(err),
@@ -128,6 +165,10 @@ func describe(r Reason) string {
 		return "the token is not active"
 	case ReasonBindingMismatch:
 		return "the token is bound to another key"
+	case ReasonDPoPRequired:
+		return "this resource requires a DPoP-bound token"
+	case ReasonNotDPoPBound:
+		return "the token is not bound to a DPoP key"
 	}
 	return "the token is invalid"
 }
@@ -154,13 +195,16 @@ func (r ErrorResponse) Body() []byte {
 }
 
 // SetHeaders sets the response's headers on h: the challenge, Retry-After,
-// Content-Type and Cache-Control.
+// DPoP-Nonce, Content-Type and Cache-Control.
 func (r ErrorResponse) SetHeaders(h http.Header) {
 	if r.WWWAuthenticate != "" {
 		h.Set("WWW-Authenticate", r.WWWAuthenticate)
 	}
 	if r.RetryAfter != "" {
 		h.Set("Retry-After", r.RetryAfter)
+	}
+	if r.DPoPNonce != "" {
+		h.Set("DPoP-Nonce", r.DPoPNonce)
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 
 	"github.com/bearerkit/bearerkit/internal/authctx"
@@ -43,6 +44,14 @@ type Options struct {
 	// "/health/../admin" is routed to "/admin". A request whose pattern
 	// cannot be known has r.Pattern "".
 	Skip func(r *http.Request) bool
+	// DPoP, when set, accepts DPoP-bound tokens (RFC 9449) as its policy
+	// says, and challenges name the DPoP scheme with its algorithms.
+	DPoP *DPoP
+	// ClientCertificate returns the client certificate of a request, which
+	// a certificate-bound token (RFC 8705, cnf x5t#S256) must match; nil
+	// means the certificate of the request's TLS connection. Behind a
+	// proxy that terminates TLS, see [ClientCertificateFromHeader].
+	ClientCertificate func(r *http.Request) (*x509.Certificate, error)
 }
 
 // Authenticate extracts the request's token as opts says and verifies it
@@ -50,6 +59,15 @@ type Options struct {
 // only when opts.Optional is set and the request carries no token. The
 // adapters of this module are built on it.
 func Authenticate(v TokenVerifier, r *http.Request, opts Options, audience ...string) (*Claims, error) {
+	cert, err := clientCertificate(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.DPoP != nil {
+		if token, ok := dpopCredential(r); ok {
+			return authenticateDPoP(v, r, opts.DPoP, token, cert, audience)
+		}
+	}
 	extract := opts.Extractor
 	if extract == nil {
 		extract = FromHeader
@@ -64,7 +82,14 @@ func Authenticate(v TokenVerifier, r *http.Request, opts Options, audience ...st
 		}
 		return nil, errMissing
 	}
-	return v.Verify(r.Context(), token, audience...)
+	if opts.DPoP != nil && opts.DPoP.Required {
+		return nil, errDPoPRequired
+	}
+	ctx := r.Context()
+	if cert != nil {
+		ctx = authctx.WithBinding(ctx, "", cert)
+	}
+	return v.Verify(ctx, token, audience...)
 }
 
 // ClaimsFromContext returns the claims stored by the middleware that
@@ -84,7 +109,7 @@ func CheckScopes(c *Claims, scopes ...string) error {
 	if c.HasScopes(scopes...) {
 		return nil
 	}
-	return &Error{Reason: ReasonScope, Scopes: scopes}
+	return &Error{Reason: ReasonScope, Scopes: scopes, Scheme: c.scheme()}
 }
 
 // CheckAnyScope is [CheckScopes] satisfied by any one of the scopes.
@@ -95,7 +120,16 @@ func CheckAnyScope(c *Claims, scopes ...string) error {
 	if len(scopes) == 0 || c.HasAnyScope(scopes...) {
 		return nil
 	}
-	return &Error{Reason: ReasonScope, Scopes: scopes}
+	return &Error{Reason: ReasonScope, Scopes: scopes, Scheme: c.scheme()}
+}
+
+// scheme is the authentication scheme a request with these verified
+// claims used: only a DPoP-bound token is ever accepted with DPoP.
+func (c *Claims) scheme() string {
+	if c.Confirmation.JKT != "" {
+		return schemeDPoP
+	}
+	return ""
 }
 
 // Middleware returns net/http middleware that requires a valid token for

@@ -46,7 +46,7 @@ func CheckStepUp(c *Claims, s StepUp) error {
 	if acrOK && ageOK {
 		return nil
 	}
-	return &Error{Reason: ReasonUserAuthentication, ACRValues: s.ACR, MaxAge: s.MaxAge}
+	return &Error{Reason: ReasonUserAuthentication, ACRValues: s.ACR, MaxAge: s.MaxAge, Scheme: c.scheme()}
 }
 
 // RequireStepUp returns middleware that lets a request through only when

@@ -16,6 +16,7 @@
 package echoauth
 
 import (
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"slices"
@@ -52,6 +53,19 @@ func WithCookie(name string) Option { return WithExtractor(core.FromCookie(name)
 // WithOptionalCredentials lets requests without any token through without
 // claims; a token that is present must still be valid.
 func WithOptionalCredentials() Option { return func(a *Auth) { a.opts.Optional = true } }
+
+// WithDPoP accepts DPoP-bound tokens (RFC 9449) as d says: the DPoP scheme
+// with one proof header, DPoP challenges, nonces, and bearer tokens
+// refused when d.Required (see core.DPoP).
+func WithDPoP(d *core.DPoP) Option { return func(a *Auth) { a.opts.DPoP = d } }
+
+// WithClientCertificate replaces where the client certificate that
+// certificate-bound tokens (RFC 8705) must match comes from (default: the
+// request's TLS connection); see core.ClientCertificateFromHeader for a
+// certificate forwarded by a trusted proxy.
+func WithClientCertificate(f func(*http.Request) (*x509.Certificate, error)) Option {
+	return func(a *Auth) { a.opts.ClientCertificate = f }
+}
 
 // WithResourceMetadata names the URL of the resource's RFC 9728 metadata
 // in every 401 challenge (resource_metadata, RFC 9728 §5.1); see

@@ -34,6 +34,9 @@ func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) ht
 	if o.Cookie != "" {
 		opts = append(opts, echoauth.WithCookie(o.Cookie))
 	}
+	if o.DPoP != nil {
+		opts = append(opts, echoauth.WithDPoP(o.DPoP))
+	}
 	if o.CustomErrors {
 		opts = append(opts, echoauth.WithErrorHandler(func(c echo.Context, err error) error {
 			status, failure, body := adaptertest.Custom(err)

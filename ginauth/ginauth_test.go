@@ -35,6 +35,9 @@ func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) ht
 	if o.Cookie != "" {
 		opts = append(opts, ginauth.WithCookie(o.Cookie))
 	}
+	if o.DPoP != nil {
+		opts = append(opts, ginauth.WithDPoP(o.DPoP))
+	}
 	if o.CustomErrors {
 		opts = append(opts, ginauth.WithErrorHandler(func(c *gin.Context, err error) {
 			status, failure, body := adaptertest.Custom(err)

@@ -6,7 +6,12 @@
 package adaptertest
 
 import (
+	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +21,7 @@ import (
 
 	"github.com/bearerkit/bearerkit/authtest"
 	"github.com/bearerkit/bearerkit/core"
+	"github.com/bearerkit/bearerkit/dpop"
 )
 
 // Audience is the audience every adapter must require.
@@ -32,6 +38,8 @@ type Options struct {
 	// ResourceMetadata is the RFC 9728 metadata URL every 401 challenge
 	// must name ("" for none).
 	ResourceMetadata string
+	// DPoP is the DPoP policy (nil for none).
+	DPoP *core.DPoP
 }
 
 // MetadataURL is the resource metadata URL of the table's option set.
@@ -98,6 +106,22 @@ type row struct {
 	// must not reach any handler but /health's, and /health's only
 	// anonymously; the status is the router's business.
 	probe bool
+	// dpop, when set, makes the request a DPoP one, with proofs made as
+	// the request is sent; challenge is then written for DPoP allowed
+	// (Bearer challenge first).
+	dpop *dpopRequest
+}
+
+// dpopRequest is how a row sends a DPoP-bound token: "Authorization: DPoP
+// <token>" and proofs made when the request is sent (each run of the row
+// needs fresh ones: the replay store remembers them).
+type dpopRequest struct {
+	scheme string // "DPoP " unless set
+	token  string
+	proofs int    // DPoP headers sent: 1 unless -1 (none) or 2
+	method string // the proof's htm, when not the request's
+	url    string // the proof's htu, when not the request's
+	ath    string // the token the proof hashes, when not token
 }
 
 const realm = `Bearer realm="api"`
@@ -134,15 +158,33 @@ func Run(t *testing.T, build Builder) {
 	other := authtest.NewServer(authtest.WithClock(clock), authtest.WithAlgorithm("ES256"))
 	t.Cleanup(other.Close)
 	verifiers := newVerifiers(t, clock, srv, down, other)
-	rows := table(t, srv, down, clock)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := dpop.NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := table(t, srv, down, clock, client)
+	sets := maps.Clone(optionSets)
+	// The proofs are made and checked on the wall clock; tokens on Clock.
+	dv, err := dpop.NewVerifier(dpop.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets["dpop"] = Options{DPoP: &core.DPoP{Verifier: dv}}
+	sets["dpop required"] = Options{DPoP: &core.DPoP{Verifier: dv, Required: true}}
+	sets["dpop all"] = Options{Realm: "orders", CustomErrors: true, Cookie: "access_token", Optional: true, SkipHealth: true,
+		ResourceMetadata: MetadataURL, DPoP: &core.DPoP{Verifier: dv}}
 	for _, vk := range verifiers {
-		for setName, opts := range optionSets {
+		for setName, opts := range sets {
 			t.Run(vk.name+"/"+setName, func(t *testing.T) {
 				for _, r := range rows {
-					if r.needs != nil && !r.needs(opts) {
+					if r.needs != nil && !r.needs(opts) || r.dpop != nil && opts.DPoP == nil {
 						continue
 					}
-					t.Run(r.name, func(t *testing.T) { check(t, build, vk, opts, r) })
+					t.Run(r.name, func(t *testing.T) { check(t, build, vk, opts, r, client) })
 				}
 			})
 		}
@@ -202,7 +244,7 @@ func stepUp(acr string, ago time.Duration) func(map[string]any) {
 	}
 }
 
-func table(t *testing.T, srv, down *authtest.Server, clock func() time.Time) []row {
+func table(t *testing.T, srv, down *authtest.Server, clock func() time.Time, client *dpop.Signer) []row {
 	mint := func(edit func(map[string]any), scopes ...string) string {
 		c := srv.Claims(Audience, scopes...)
 		if edit != nil {
@@ -226,6 +268,21 @@ func table(t *testing.T, srv, down *authtest.Server, clock func() time.Time) []r
 	withCookie := func(o Options) bool { return o.Cookie != "" }
 	withoutCookie := func(o Options) bool { return o.Cookie == "" }
 	bearer := []string{"Bearer " + read}
+	bound := func(jkt string, scopes ...string) string {
+		return mint(func(c map[string]any) { c["cnf"] = map[string]any{"jkt": jkt} }, scopes...)
+	}
+	boundRead := bound(client.Thumbprint(), "orders:read")
+	otherKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherJKT, err := dpop.Thumbprint(otherKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherBound := bound(otherJKT, "orders:read")
+	badProof := realm + `, DPoP realm="api", error="invalid_dpop_proof", error_description="the DPoP proof is invalid"`
+	badProofBody := errBody("invalid_dpop_proof", "the DPoP proof is invalid")
 	return []row{
 		{name: "no token", path: "/orders", status: 401, challenge: realm, body: missing},
 		{name: "basic credentials", path: "/orders", auth: []string{"Basic dXNlcjpwYXNz"}, status: 401, challenge: realm, body: missing},
@@ -307,13 +364,56 @@ func table(t *testing.T, srv, down *authtest.Server, clock func() time.Time) []r
 		{name: "encoded letter", path: "/%68ealth", probe: true},
 		{name: "forwarded URI", path: "/me", header: http.Header{"X-Forwarded-Uri": {"/health"}, "X-Original-Url": {"/health"}}, probe: true},
 		{name: "health as a query", path: "/me?path=/health", probe: true},
+
+		// DPoP (RFC 9449): the scheme, one proof for this request and this
+		// token, and a token bound to the proof's key. Written for DPoP
+		// allowed; expect adapts them.
+		{name: "dpop valid", path: "/orders", dpop: &dpopRequest{token: boundRead}, status: 200, body: readOK, reached: "/orders"},
+		{name: "dpop scheme in lower case", path: "/orders", dpop: &dpopRequest{scheme: "dpop  ", token: boundRead}, status: 200, body: readOK, reached: "/orders"},
+		{name: "dpop without proof", path: "/orders", dpop: &dpopRequest{token: boundRead, proofs: -1}, status: 401, challenge: badProof, body: badProofBody},
+		{name: "dpop with two proofs", path: "/orders", dpop: &dpopRequest{token: boundRead, proofs: 2}, status: 401, challenge: badProof, body: badProofBody},
+		{name: "dpop proof for another method", path: "/orders", dpop: &dpopRequest{token: boundRead, method: "POST"}, status: 401, challenge: badProof, body: badProofBody},
+		{name: "dpop proof for another URL", path: "/orders", dpop: &dpopRequest{token: boundRead, url: "http://api.example/either"}, status: 401, challenge: badProof, body: badProofBody},
+		{name: "dpop proof for another host", path: "/orders", dpop: &dpopRequest{token: boundRead, url: "http://evil.example/orders"}, status: 401, challenge: badProof, body: badProofBody},
+		{name: "dpop proof over https", path: "/orders", dpop: &dpopRequest{token: boundRead, url: "https://api.example/orders"}, status: 401, challenge: badProof, body: badProofBody},
+		{name: "dpop proof for another token", path: "/orders", dpop: &dpopRequest{token: boundRead, ath: read}, status: 401, challenge: badProof, body: badProofBody},
+		{name: "dpop with an unbound token", path: "/orders", dpop: &dpopRequest{token: read}, status: 401,
+			challenge: dpopInvalid("the token is not bound to a DPoP key"), body: errBody("invalid_token", "the token is not bound to a DPoP key")},
+		{name: "dpop token bound to another key", path: "/orders", dpop: &dpopRequest{token: otherBound}, status: 401,
+			challenge: dpopInvalid("the token is bound to another key"), body: errBody("invalid_token", "the token is bound to another key")},
+		{name: "dpop expired token", path: "/orders", dpop: &dpopRequest{token: mint(func(c map[string]any) {
+			c["cnf"] = map[string]any{"jkt": client.Thumbprint()}
+			c["exp"] = clock().Add(-time.Hour).Unix()
+		}, "orders:read")}, status: 401, challenge: dpopInvalid("the token has expired"), body: errBody("invalid_token", "the token has expired")},
+		{name: "dpop missing scope", path: "/both", dpop: &dpopRequest{token: boundRead}, status: 403,
+			challenge: realm + `, DPoP realm="api", error="insufficient_scope", scope="orders:read orders:write"`,
+			body:      errBody("insufficient_scope", "the token lacks a required scope")},
+		{name: "dpop and a query token", path: "/orders?access_token=x", dpop: &dpopRequest{token: boundRead}, status: 400,
+			challenge: realm + `, DPoP realm="api", error="invalid_request", error_description="the request must carry exactly one well-formed bearer token"`, body: badReqBody},
+		{name: "dpop-bound token as bearer", path: "/orders", auth: []string{"Bearer " + boundRead}, status: 401,
+			challenge: invalid("sender-constrained tokens cannot be used as bearer tokens"),
+			body:      errBody("invalid_token", "sender-constrained tokens cannot be used as bearer tokens")},
+		{name: "dpop-bound token as bearer with a proof", path: "/orders", auth: []string{"Bearer " + boundRead},
+			header: http.Header{"Dpop": {"a.b.c"}}, status: 401,
+			challenge: invalid("sender-constrained tokens cannot be used as bearer tokens"),
+			body:      errBody("invalid_token", "sender-constrained tokens cannot be used as bearer tokens")},
 	}
+}
+
+// dpopRequiredDesc is the description of a bearer token where DPoP is
+// required.
+const dpopRequiredDesc = "this resource requires a DPoP-bound token"
+
+// dpopInvalid is the challenge pair of an invalid token sent with DPoP.
+func dpopInvalid(desc string) string {
+	return realm + `, DPoP realm="api", error="invalid_token", error_description="` + desc + `"`
 }
 
 // expect returns the answer due for r under opts.
 func expect(r row, opts Options) row {
 	want := r
-	missing := r.status == 401 && r.challenge == realm // no token, as the extractor sees it
+	missing := r.status == 401 && r.challenge == realm && r.dpop == nil // no token, as the extractor sees it
+	required := opts.DPoP != nil && opts.DPoP.Required
 	switch {
 	case opts.SkipHealth && r.path == "/health":
 		// Skipped: no authentication at all, even with a token.
@@ -322,6 +422,9 @@ func expect(r row, opts Options) row {
 		// Let through without claims to a route that needs none; routes
 		// with scopes still refuse (route-level, with the same options).
 		want.status, want.challenge, want.body, want.reached = 200, "", "anonymous", r.path
+	case required && r.dpop == nil && !missing && r.status != 400 && !r.probe:
+		// A bearer token where DPoP is required: refused unverified.
+		want.status, want.challenge, want.body, want.reached = 401, invalid(dpopRequiredDesc), errBody("invalid_token", dpopRequiredDesc), ""
 	}
 	if want.status == 200 || want.probe {
 		return want
@@ -330,11 +433,30 @@ func expect(r row, opts Options) row {
 		want.challenge, want.body = "", "custom"
 		return want
 	}
-	if opts.Realm != "" && want.challenge != "" {
-		want.challenge = strings.Replace(want.challenge, `realm="api"`, `realm="`+opts.Realm+`"`, 1)
+	if d := opts.DPoP; d != nil && want.challenge != "" {
+		// RFC 9449 §7.1: a DPoP challenge with its algorithms after the
+		// Bearer one, or alone when DPoP is required; the error goes with
+		// the scheme the request used (DPoP when Bearer is not offered).
+		algs := `, algs="` + strings.Join(d.Verifier.Algorithms(), " ") + `"`
+		switch {
+		case r.dpop == nil && required:
+			want.challenge = "DPoP" + strings.TrimPrefix(want.challenge, "Bearer")
+		case r.dpop == nil:
+			want.challenge += `, DPoP realm="api"`
+		case required:
+			want.challenge = strings.TrimPrefix(want.challenge, realm+", ")
+		}
+		want.challenge += algs
+	}
+	if opts.Realm != "" {
+		want.challenge = strings.ReplaceAll(want.challenge, `realm="api"`, `realm="`+opts.Realm+`"`)
 	}
 	if opts.ResourceMetadata != "" && want.status == 401 {
-		want.challenge += `, resource_metadata="` + opts.ResourceMetadata + `"`
+		meta := `, resource_metadata="` + opts.ResourceMetadata + `"`
+		if i := strings.Index(want.challenge, `, DPoP realm=`); i >= 0 {
+			want.challenge = want.challenge[:i] + meta + want.challenge[i:]
+		}
+		want.challenge += meta
 	}
 	return want
 }
@@ -342,6 +464,10 @@ func expect(r row, opts Options) row {
 // failureCode is the error code the custom handler reports for r's
 // default answer.
 func failureCode(r row) string {
+	if code, ok := strings.CutPrefix(r.body, `{"error":"`); ok {
+		code, _, _ = strings.Cut(code, `"`)
+		return code
+	}
 	switch {
 	case r.status == 503:
 		return "temporarily_unavailable"
@@ -357,7 +483,7 @@ func failureCode(r row) string {
 	return "unauthorized"
 }
 
-func check(t *testing.T, build Builder, vk verifierKind, opts Options, r row) {
+func check(t *testing.T, build Builder, vk verifierKind, opts Options, r row, client *dpop.Signer) {
 	want := expect(r, opts)
 	var reached atomic.Value
 	reached.Store("")
@@ -386,6 +512,20 @@ func check(t *testing.T, build Builder, vk verifierKind, opts Options, r row) {
 	for _, a := range r.auth {
 		req.Header.Add("Authorization", a)
 	}
+	if d := r.dpop; d != nil {
+		req.Header.Set("Authorization", cmp.Or(d.scheme, "DPoP ")+d.token)
+		htu := "http://api.example" + req.URL.Path
+		for range max(d.proofs, 1) {
+			if d.proofs < 0 {
+				break
+			}
+			proof, err := client.Proof(cmp.Or(d.method, method), cmp.Or(d.url, htu), cmp.Or(d.ath, d.token), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Add("DPoP", proof)
+		}
+	}
 	if r.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: "access_token", Value: r.cookie})
 	}
@@ -406,8 +546,11 @@ func check(t *testing.T, build Builder, vk verifierKind, opts Options, r row) {
 		return
 	}
 	if want.status != 200 && opts.CustomErrors {
-		if rec.Code != CustomStatus || rec.Header().Get("X-Failure") != failureCode(r) {
-			t.Errorf("custom handler: status %d, X-Failure %q; want %d, %q", rec.Code, rec.Header().Get("X-Failure"), CustomStatus, failureCode(r))
+		base := opts
+		base.CustomErrors = false
+		code := failureCode(expect(r, base))
+		if rec.Code != CustomStatus || rec.Header().Get("X-Failure") != code {
+			t.Errorf("custom handler: status %d, X-Failure %q; want %d, %q", rec.Code, rec.Header().Get("X-Failure"), CustomStatus, code)
 		}
 	} else if rec.Code != want.status {
 		t.Errorf("status = %d, want %d (body %q)", rec.Code, want.status, rec.Body)

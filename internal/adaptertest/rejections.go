@@ -23,25 +23,39 @@ import (
 // strings without escapes.
 var attribute = regexp.MustCompile(`^([a-z_]+)="([^"\\]*)"$`)
 
-// CheckChallenge checks a WWW-Authenticate value: the Bearer scheme, each
-// attribute at most once, and an error_description of printable ASCII
-// without quotes or backslashes (RFC 6750 §3).
+// CheckChallenge checks a WWW-Authenticate value: a Bearer challenge, a
+// DPoP one or both, each with a realm and each attribute at most once, and
+// values of printable ASCII without quotes or backslashes (RFC 6750 §3).
 func CheckChallenge(t *testing.T, challenge string) {
 	t.Helper()
-	rest, ok := strings.CutPrefix(challenge, "Bearer ")
-	if !ok {
-		t.Errorf("challenge %q is not Bearer", challenge)
+	if !strings.HasPrefix(challenge, "Bearer ") && !strings.HasPrefix(challenge, "DPoP ") {
+		t.Errorf("challenge %q is neither Bearer nor DPoP", challenge)
 		return
 	}
-	seen := map[string]bool{}
-	for _, part := range strings.Split(rest, ", ") {
+	var seen map[string]bool
+	schemes := map[string]bool{}
+	end := func() {
+		if seen != nil && !seen["realm"] {
+			t.Errorf("no realm in a challenge of %q", challenge)
+		}
+	}
+	for _, part := range strings.Split(challenge, ", ") {
+		for _, scheme := range []string{"Bearer ", "DPoP "} {
+			if rest, ok := strings.CutPrefix(part, scheme); ok {
+				end()
+				if schemes[scheme] {
+					t.Errorf("two %schallenges in %q", scheme, challenge)
+				}
+				schemes[scheme], seen, part = true, map[string]bool{}, rest
+			}
+		}
 		m := attribute.FindStringSubmatch(part)
 		if m == nil {
 			t.Errorf("malformed attribute %q in %q", part, challenge)
 			continue
 		}
 		if seen[m[1]] {
-			t.Errorf("attribute %s twice in %q", m[1], challenge)
+			t.Errorf("attribute %s twice in a challenge of %q", m[1], challenge)
 		}
 		seen[m[1]] = true
 		for _, r := range m[2] {
@@ -50,9 +64,7 @@ func CheckChallenge(t *testing.T, challenge string) {
 			}
 		}
 	}
-	if !seen["realm"] {
-		t.Errorf("no realm in %q", challenge)
-	}
+	end()
 }
 
 // RunRejections sends a corpus of hostile and broken tokens through an

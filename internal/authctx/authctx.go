@@ -8,6 +8,8 @@ package authctx
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"time"
 )
 
@@ -54,19 +56,29 @@ func Owner(ctx context.Context) any {
 type bindingKey struct{}
 
 // binding is what the request proved possession of: the thumbprint of its
-// DPoP proof's key and of its TLS client certificate.
-type binding struct{ jkt, x5t string }
-
-// WithBinding returns ctx carrying the keys the request proved possession
-// of ("" for none).
-func WithBinding(ctx context.Context, jkt, x5tS256 string) context.Context {
-	return context.WithValue(ctx, bindingKey{}, binding{jkt, x5tS256})
+// DPoP proof's key, and its TLS client certificate (DER).
+type binding struct {
+	jkt  string
+	cert []byte
 }
 
-// Binding returns the keys the request proved possession of.
+// WithBinding returns ctx carrying what the request proved possession of:
+// the RFC 7638 thumbprint of its DPoP proof's key and the DER bytes of its
+// client certificate (either empty for none).
+func WithBinding(ctx context.Context, jkt string, cert []byte) context.Context {
+	return context.WithValue(ctx, bindingKey{}, binding{jkt, cert})
+}
+
+// Binding returns the DPoP key thumbprint the request proved possession
+// of, and the RFC 8705 x5t#S256 of its client certificate: base64url
+// SHA-256 of the DER bytes, hashed only when asked for.
 func Binding(ctx context.Context) (jkt, x5tS256 string) {
 	b, _ := ctx.Value(bindingKey{}).(binding)
-	return b.jkt, b.x5t
+	if len(b.cert) > 0 {
+		sum := sha256.Sum256(b.cert)
+		x5tS256 = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	return b.jkt, x5tS256
 }
 
 // MustAudience panics when audience is empty or holds "": middleware built
