@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bearerkit/bearerkit/dpop"
 )
 
 // Paths served under [Server.Issuer].
@@ -44,6 +46,8 @@ type Server struct {
 	lastJWKS   http.Header
 	seenJTI    map[string]time.Time
 	opaque     map[string]map[string]any // opaque token → its claims
+	proofs     *dpop.Verifier            // the token endpoint's DPoP proofs
+	nonces     *dpop.Nonces              // nil unless WithDPoPNonce
 
 	introspectFault *Fault
 	introspectCount atomic.Int64
@@ -79,6 +83,8 @@ type options struct {
 	metaIssuer   string
 	accessTypHdr string
 	tls          bool
+	clientCerts  bool
+	dpopNonce    time.Duration
 
 	openIntrospection bool
 }
@@ -136,6 +142,9 @@ func NewServer(opts ...Option) *Server {
 	for i := range o.clients {
 		s.AddClient(o.clients[i])
 	}
+	if s.proofs, s.nonces, err = newProofVerifier(o); err != nil {
+		panic(err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+OIDCDiscoveryPath, s.serveDiscovery)
 	mux.HandleFunc("GET "+OAuthMetadataPath, s.serveDiscovery)
@@ -143,7 +152,11 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc(TokenPath, s.serveToken)
 	mux.HandleFunc("POST "+IntrospectionPath, s.serveIntrospection)
 	if o.tls {
-		s.ts = httptest.NewTLSServer(mux)
+		s.ts = httptest.NewUnstartedServer(mux)
+		if o.clientCerts {
+			s.ts.TLS = tlsConfig()
+		}
+		s.ts.StartTLS()
 	} else {
 		s.ts = httptest.NewServer(mux)
 	}

@@ -1,7 +1,9 @@
 package authtest
 
 import (
+	"bytes"
 	"crypto"
+	"crypto/x509"
 	"net/http"
 	"net/url"
 	"slices"
@@ -30,6 +32,16 @@ type Client struct {
 	// Opaque makes the token endpoint issue this client opaque access
 	// tokens, which only the introspection endpoint can read.
 	Opaque bool
+	// DPoP makes the token endpoint refuse this client's token requests
+	// without a DPoP proof (RFC 9449 §5.2, dpop_bound_access_tokens).
+	// Any client that sends a proof gets a DPoP-bound token.
+	DPoP bool
+	// Certificate authenticates the client by the TLS client certificate
+	// it presents, compared byte for byte (RFC 8705 §2,
+	// tls_client_auth and self_signed_tls_client_auth alike): the request
+	// names client_id and carries no secret or assertion. It needs
+	// [WithClientCertificates].
+	Certificate *x509.Certificate
 }
 
 const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -80,7 +92,15 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	jkt, oe := s.checkProof(w, r)
+	if oe != nil {
+		writeOAuthError(w, *oe)
+		return
+	}
 	client, oe := s.authenticate(r, form)
+	if oe == nil && client.DPoP && jkt == "" {
+		oe = &oauthError{http.StatusBadRequest, "invalid_dpop_proof", "this client must send a DPoP proof"}
+	}
 	if oe != nil {
 		if oe.code == "invalid_client" {
 			if _, _, basic := r.BasicAuth(); basic {
@@ -139,6 +159,16 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if len(scopes) > 0 {
 		claims["scope"] = strings.Join(scopes, " ")
 	}
+	cnf := map[string]any{}
+	if jkt != "" {
+		cnf["jkt"] = jkt
+	}
+	if cert := peerCertificate(r); cert != nil {
+		cnf["x5t#S256"] = CertificateThumbprint(cert)
+	}
+	if len(cnf) > 0 {
+		claims["cnf"] = cnf
+	}
 	var tok string
 	var err error
 	if client.Opaque {
@@ -152,7 +182,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := map[string]any{
 		"access_token": tok,
-		"token_type":   "Bearer",
+		"token_type":   tokenType(jkt),
 		"expires_in":   int64(s.opt.tokenTTL / time.Second),
 	}
 	if len(scopes) > 0 {
@@ -172,6 +202,9 @@ func (s *Server) authenticate(r *http.Request, form url.Values) (*Client, *oauth
 		if used {
 			methods++
 		}
+	}
+	if methods == 0 && form.Has("client_id") && peerCertificate(r) != nil {
+		return s.authenticateCertificate(r, form.Get("client_id"))
 	}
 	if methods != 1 {
 		return nil, &oauthError{http.StatusBadRequest, "invalid_request", "use exactly one client authentication method"}
@@ -259,6 +292,27 @@ func (s *Server) authenticateAssertion(form url.Values) (*Client, *oauthError) {
 		}
 	}
 	return c, nil
+}
+
+// authenticateCertificate identifies a client by its TLS client
+// certificate (RFC 8705 §2).
+func (s *Server) authenticateCertificate(r *http.Request, id string) (*Client, *oauthError) {
+	s.mu.Lock()
+	c := s.clients[id]
+	s.mu.Unlock()
+	if c == nil || c.Certificate == nil || !bytes.Equal(c.Certificate.Raw, peerCertificate(r).Raw) {
+		return nil, &oauthError{http.StatusUnauthorized, "invalid_client", "client certificate rejected"}
+	}
+	return c, nil
+}
+
+// tokenType is the token_type of a token bound to the DPoP key jkt, or of
+// a bearer token when jkt is "" (RFC 9449 §5).
+func tokenType(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
 }
 
 func writeOAuthError(w http.ResponseWriter, e oauthError) {

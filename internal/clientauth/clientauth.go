@@ -35,6 +35,11 @@ const (
 	// None sends no credentials at all, for endpoints that the network
 	// alone protects (RFC 7591 calls it "none").
 	None Method = "none"
+	// TLSClientAuth and SelfSignedTLSClientAuth (RFC 8705 §2) prove the
+	// client's identity with its TLS client certificate, which the HTTP
+	// client presents; the request names client_id and holds no secret.
+	TLSClientAuth           Method = "tls_client_auth"
+	SelfSignedTLSClientAuth Method = "self_signed_tls_client_auth"
 )
 
 // AssertionType is the client_assertion_type of RFC 7523 §2.2.
@@ -54,7 +59,8 @@ type Client struct {
 }
 
 // New checks that the credentials fit the method (a secret for Basic and
-// Post, a key for PrivateKeyJWT, neither for None) and returns a Client.
+// Post, a key for PrivateKeyJWT, neither for None and the TLS methods) and
+// returns a Client.
 // Errors name what is wrong, never the values.
 func New(id, secret string, method Method, key crypto.Signer, keyID string) (*Client, error) {
 	c := &Client{ID: id, Secret: secret, Method: method}
@@ -87,9 +93,9 @@ func New(id, secret string, method Method, key crypto.Signer, keyID string) (*Cl
 		if err != nil {
 			return nil, fmt.Errorf("private key cannot sign: %w", err)
 		}
-	case None:
+	case None, TLSClientAuth, SelfSignedTLSClientAuth:
 		if secret != "" || key != nil {
-			return nil, errors.New("no secret or key may be set for the method none")
+			return nil, fmt.Errorf("no secret or key may be set for %s", method)
 		}
 	default:
 		return nil, errors.New("unknown client authentication method")
@@ -150,7 +156,8 @@ func (c *Client) Assertion(audience string, now time.Time) (string, error) {
 
 // Authenticate adds the client's credentials to a form POST to endpoint:
 // a Basic header (id and secret form-encoded first, RFC 6749 §2.3.1),
-// form fields, or a fresh assertion; None adds nothing. It returns the
+// form fields, or a fresh assertion; the TLS methods add client_id (the
+// certificate does the rest); None adds nothing. It returns the
 // assertion, which the caller redacts from what comes back.
 func (c *Client) Authenticate(req *http.Request, form url.Values, endpoint string, now time.Time) (assertion string, err error) {
 	switch c.Method {
@@ -166,6 +173,8 @@ func (c *Client) Authenticate(req *http.Request, form url.Values, endpoint strin
 		form.Set("client_id", c.ID)
 		form.Set("client_assertion_type", AssertionType)
 		form.Set("client_assertion", assertion)
+	case TLSClientAuth, SelfSignedTLSClientAuth:
+		form.Set("client_id", c.ID)
 	}
 	return assertion, nil
 }
