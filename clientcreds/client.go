@@ -2,6 +2,7 @@ package clientcreds
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/bearerkit/bearerkit/dpop"
 	"github.com/bearerkit/bearerkit/internal/clientauth"
 	"github.com/bearerkit/bearerkit/internal/fetch"
 	"github.com/bearerkit/bearerkit/internal/flight"
@@ -27,6 +29,8 @@ type Client struct {
 	apiBase   http.RoundTripper // base of Transport(nil)
 	redact    clientauth.Redactor
 	log       *slog.Logger
+	signer    *dpop.Signer // nil unless Config.DPoPKey
+	nonces    nonceBook    // DPoP nonces servers sent, by origin
 
 	// sleep waits between attempts; tests replace it to observe the
 	// chosen delays without waiting.
@@ -83,9 +87,26 @@ func New(cfg Config) (*Client, error) {
 		}
 		timeout = hc.Timeout
 	}
+	if s.Certificate != nil {
+		// Checked by cfg.check: nil or an *http.Transport.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if t, ok := base.(*http.Transport); ok {
+			tr = t.Clone()
+		}
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.Certificates = []tls.Certificate{*s.Certificate}
+		base = tr
+	}
+	if s.DPoPKey != nil {
+		if c.signer, err = dpop.NewSigner(s.DPoPKey); err != nil {
+			return nil, configError("DPoPKey: %v", err)
+		}
+	}
 	c.apiBase = base
 	c.tokenHTTP = &http.Client{
-		Transport: &cappedTransport{base: base},
+		Transport: &cappedTransport{base: &tokenProofs{c: c, base: base}},
 		// A redirect would carry the credentials (or a replayable
 		// assertion) somewhere the configuration never named.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

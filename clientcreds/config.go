@@ -2,6 +2,7 @@ package clientcreds
 
 import (
 	"crypto"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -30,6 +31,13 @@ const (
 	// PrivateKeyJWT sends a JWT signed with Config.PrivateKey (RFC 7523):
 	// no shared secret ever leaves the process.
 	PrivateKeyJWT AuthMethod = "private_key_jwt"
+	// TLSClientAuth authenticates with Config.Certificate, issued by a CA
+	// the server trusts for the client (RFC 8705 §2.1); the request names
+	// client_id and carries no secret.
+	TLSClientAuth AuthMethod = "tls_client_auth"
+	// SelfSignedTLSClientAuth authenticates with a self-signed
+	// Config.Certificate registered with the server (RFC 8705 §2.2).
+	SelfSignedTLSClientAuth AuthMethod = "self_signed_tls_client_auth"
 )
 
 // Defaults applied by [New] to zero-valued [Config] fields.
@@ -113,6 +121,29 @@ type Config struct {
 	PrivateKey crypto.Signer
 	// KeyID is put in the assertion's "kid" header when not empty.
 	KeyID string
+
+	// Certificate is the TLS client certificate presented to the token
+	// endpoint and, through [Client.HTTPClient] and Transport(nil), to the
+	// APIs called. It is required for TLSClientAuth and
+	// SelfSignedTLSClientAuth; with any method, a server that issues
+	// certificate-bound tokens (RFC 8705 §3) binds them to it, and APIs
+	// then accept them only over a connection with it. Config.HTTPClient's
+	// transport must then be nil or an *http.Transport, which is copied.
+	Certificate *tls.Certificate
+
+	// DPoPKey, when set, makes every token DPoP-bound (RFC 9449) to this
+	// key: each token request carries a proof signed with it, a token
+	// whose token_type is not DPoP is refused, and [Client.HTTPClient] and
+	// [Client.Transport] send "Authorization: DPoP <token>" with a fresh
+	// proof for each request (its method, URL and the token's hash). A
+	// server's demand for a nonce (use_dpop_nonce) is answered by sending
+	// the request once more with the nonce it named; nonces that servers
+	// send are used in later proofs to them. Use an ECDSA P-256 key unless
+	// the server asks for another; Ed25519 and RSA keys work too. With
+	// DPoPKey, use the Client's HTTP client or transport to call APIs:
+	// [Client.Token] gives the token alone, which is useless without a
+	// proof.
+	DPoPKey crypto.Signer
 
 	// HTTPClient sends token and discovery requests and is the base of
 	// [Client.HTTPClient]; nil means a client on http.DefaultTransport.
@@ -231,8 +262,22 @@ func (s *settings) checkAuth() error {
 	if s.AuthMethod == "" {
 		s.AuthMethod = ClientSecretBasic
 	}
-	if s.AuthMethod != ClientSecretBasic && s.AuthMethod != ClientSecretPost && s.AuthMethod != PrivateKeyJWT {
+	switch s.AuthMethod {
+	case ClientSecretBasic, ClientSecretPost, PrivateKeyJWT:
+	case TLSClientAuth, SelfSignedTLSClientAuth:
+		if s.Certificate == nil {
+			return configError("%s needs a Certificate", s.AuthMethod)
+		}
+	default:
 		return configError("unknown AuthMethod")
+	}
+	if c := s.Certificate; c != nil && (len(c.Certificate) == 0 || c.PrivateKey == nil) {
+		return configError("Certificate needs its DER chain and private key")
+	}
+	if s.Certificate != nil && s.HTTPClient != nil && s.HTTPClient.Transport != nil {
+		if _, ok := s.HTTPClient.Transport.(*http.Transport); !ok {
+			return configError("Certificate needs HTTPClient's transport to be nil or an *http.Transport")
+		}
 	}
 	// The messages name the fields, never their values.
 	auth, err := clientauth.New(s.ClientID, s.ClientSecret, clientauth.Method(s.AuthMethod), s.PrivateKey, s.KeyID)

@@ -105,6 +105,9 @@ func (c *Client) attempt(ctx context.Context) (*token, outcome, error) {
 	switch c.cfg.AuthMethod {
 	case ClientSecretPost:
 		cc.AuthStyle = oauth2.AuthStyleInParams
+	case TLSClientAuth, SelfSignedTLSClientAuth:
+		// client_id alone in the form; the TLS handshake proves the rest.
+		cc.AuthStyle = oauth2.AuthStyleInParams
 	case PrivateKeyJWT:
 		// A fresh assertion per request: servers refuse a replayed jti.
 		a, err := c.cfg.auth.Assertion(tokenURL.String(), start)
@@ -115,7 +118,7 @@ func (c *Client) attempt(ctx context.Context) (*token, outcome, error) {
 		cc.EndpointParams = withAssertion(c.cfg.params, a)
 		red = red.With(a)
 	}
-	rec := &record{}
+	rec := &record{tokenRequest: true}
 	actx = context.WithValue(actx, recordKey{}, rec)
 	actx = context.WithValue(actx, oauth2.HTTPClient, c.tokenHTTP)
 	ot, err := cc.Token(actx)
@@ -191,8 +194,13 @@ func withAssertion(params url.Values, assertion string) url.Values {
 func (c *Client) accept(ot *oauth2.Token, start time.Time) (*token, error) {
 	// RFC 6749 §5.1 requires token_type; a missing one is read as Bearer,
 	// as x/oauth2 does, since some servers omit it. Any other type (mac,
-	// DPoP, N_A) needs proof this client cannot give.
-	if tt := ot.TokenType; tt != "" && !strings.EqualFold(tt, "Bearer") {
+	// N_A) needs proof this client cannot give. With a DPoP key, only a
+	// token bound to it will do (RFC 9449 §5).
+	tt := ot.TokenType
+	switch {
+	case c.signer != nil && !strings.EqualFold(tt, "DPoP"):
+		return nil, fmt.Errorf("%w: token_type %.40q is not DPoP: the server did not bind the token to the DPoP key", ErrTokenResponse, tt)
+	case c.signer == nil && tt != "" && !strings.EqualFold(tt, "Bearer"):
 		return nil, fmt.Errorf("%w: token_type %.40q is not Bearer", ErrTokenResponse, tt)
 	}
 	if !isB64Token(ot.AccessToken) {
@@ -259,8 +267,9 @@ func isB64Token(s string) bool {
 // record notes, for one attempt, what the transport saw; x/oauth2 flattens
 // body-read errors into text, so the cause cannot be read from its error.
 type record struct {
-	failed   bool // the request or the body read failed in transit
-	tooLarge bool // the body exceeded maxResponseBytes
+	failed       bool // the request or the body read failed in transit
+	tooLarge     bool // the body exceeded maxResponseBytes
+	tokenRequest bool // a request to the token endpoint: it gets a DPoP proof
 }
 
 type recordKey struct{}

@@ -2,7 +2,6 @@ package clientcreds
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -10,7 +9,8 @@ import (
 )
 
 // HTTPClient returns a new *http.Client that sends the Client's token as
-// "Authorization: Bearer" (RFC 6750 §2.1). It copies Config.HTTPClient
+// "Authorization: Bearer" (RFC 6750 §2.1), or as "Authorization: DPoP"
+// with a proof when Config.DPoPKey is set. It copies Config.HTTPClient
 // (timeout, cookie jar, redirect policy) and wraps its transport with
 // [Client.Transport].
 func (c *Client) HTTPClient() *http.Client {
@@ -29,7 +29,11 @@ func (c *Client) HTTPClient() *http.Client {
 //   - leaves a request that already has an Authorization header alone;
 //   - adds the token only for the origins described at Config.Origins, so a
 //     redirect to another origin never receives it;
-//   - on a 401 whose WWW-Authenticate is a Bearer challenge with
+//   - with Config.DPoPKey, sends "Authorization: DPoP" and a fresh proof
+//     with each request, and answers a 401 DPoP challenge with
+//     error="use_dpop_nonce" by sending the request once more with the
+//     nonce the server named;
+//   - on a 401 whose WWW-Authenticate is a Bearer or DPoP challenge with
 //     error="invalid_token" (RFC 6750 §3.1), drops the token, gets a new one
 //     and sends the request once more, if its body can be replayed (no body,
 //     or GetBody set, as http.NewRequest does for in-memory bodies). Forced
@@ -65,26 +69,51 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.base.RoundTrip(withToken(req, tok.value))
-	if err != nil || !rejectsToken(resp) || !replayable(req) {
-		return resp, err
+	resp, err := t.send(req, tok.value)
+	if err != nil {
+		return nil, err
+	}
+	if t.c.signer != nil && resourceDemandsNonce(resp) {
+		// The proof lacked the server's nonce (RFC 9449 §9): once more,
+		// with the nonce it just sent.
+		retry, ok := again(req, resp)
+		if !ok {
+			return resp, nil
+		}
+		if resp, err = t.send(retry, tok.value); err != nil {
+			return nil, err
+		}
+	}
+	if !rejectsToken(resp) || !replayable(req) {
+		return resp, nil
 	}
 	fresh, ok := t.c.forceRefresh(req.Context(), tok.value)
 	if !ok {
 		return resp, nil
 	}
-	retry := withToken(req, fresh.value)
-	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
-		body, err := req.GetBody()
-		if err != nil {
-			return resp, nil // keep the answer we have rather than fail
-		}
-		retry.Body = body
+	retry, ok := again(req, resp)
+	if !ok {
+		return resp, nil // keep the answer we have rather than fail
 	}
-	// Drain a little so the connection can be reused, then drop it.
-	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
-	resp.Body.Close()
-	return t.base.RoundTrip(retry)
+	return t.send(retry, fresh.value)
+}
+
+// send sends req with the token: as a bearer token, or with the DPoP
+// scheme and a fresh proof when the client has a DPoP key.
+func (t *transport) send(req *http.Request, tok string) (*http.Response, error) {
+	if t.c.signer == nil {
+		return t.base.RoundTrip(withToken(req, tok))
+	}
+	r, err := t.c.withProof(req, tok)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	resp, err := t.base.RoundTrip(r)
+	if err == nil {
+		t.c.nonces.note(req.URL, resp)
+	}
+	return resp, err
 }
 
 // withToken clones req (a RoundTripper must not change the caller's
@@ -137,7 +166,7 @@ func rejectsToken(resp *http.Response) bool {
 		return false
 	}
 	for _, v := range resp.Header.Values("WWW-Authenticate") {
-		if challengeParam(v, "Bearer", "error") == "invalid_token" {
+		if challengeParam(v, "Bearer", "error") == "invalid_token" || challengeParam(v, "DPoP", "error") == "invalid_token" {
 			return true
 		}
 	}
