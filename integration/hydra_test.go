@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +38,9 @@ const (
 	hydraOther    = "other-api"
 )
 
+// hydraBuild serialises Hydra builds within the test process.
+var hydraBuild sync.Mutex
+
 // hydraBinary returns the path of a Hydra binary built from hydra/, and
 // builds it when the cache has none for the current pins and toolchain.
 func hydraBinary(t *testing.T) string {
@@ -57,6 +61,10 @@ func hydraBinary(t *testing.T) string {
 	}
 	fmt.Fprintf(h, "%s %s/%s %s", goEnv(t, goTool, "GOVERSION"), runtime.GOOS, runtime.GOARCH, hydraBuildTags)
 	bin := filepath.Join(cacheDir(t), "hydra-"+hydraVersion+"-"+hex.EncodeToString(h.Sum(nil))[:16])
+	// Parallel tests of this process wait for one build rather than race
+	// to make the same file.
+	hydraBuild.Lock()
+	defer hydraBuild.Unlock()
 	if _, err := os.Stat(bin); err == nil {
 		return bin
 	}
@@ -78,7 +86,12 @@ func hydraBinary(t *testing.T) string {
 		ctx, cancelDeadline = context.WithDeadline(ctx, d.Add(-30*time.Second))
 		defer cancelDeadline()
 	}
-	tmp := fmt.Sprintf("%s.tmp-%d", bin, os.Getpid())
+	f, err := os.CreateTemp(filepath.Dir(bin), filepath.Base(bin)+".tmp-*") // unique across processes too
+	if err != nil {
+		t.Fatalf("integration: %v", err)
+	}
+	tmp := f.Name()
+	f.Close()
 	defer os.Remove(tmp)
 	run(t, ctx, dir, []string{"CGO_ENABLED=1", "GOWORK=off"},
 		goTool, "build", "-tags", hydraBuildTags, "-o", tmp, hydraModule)

@@ -58,6 +58,18 @@ type opConfig struct {
 	// ExtraClaims are added to the access tokens of a client, by client id
 	// (oidc-provider's extraTokenClaims).
 	ExtraClaims map[string]map[string]any `json:"extraClaims,omitempty"`
+	// DPoPNonce makes the token endpoint demand DPoP nonces.
+	DPoPNonce bool `json:"dpopNonce,omitempty"`
+	// TLS serves HTTPS and enables mutual TLS (RFC 8705).
+	TLS *opTLS `json:"tls,omitempty"`
+}
+
+// opTLS is the provider's certificate and key, and the CA its clients'
+// certificates must chain to, all PEM.
+type opTLS struct {
+	Key  string `json:"key"`
+	Cert string `json:"cert"`
+	CA   string `json:"ca"`
 }
 
 type opResource struct {

@@ -133,6 +133,8 @@ type process struct {
 	args []string
 	env  []string
 	log  *logBuffer
+	// client asks for readiness; nil means plain HTTP with a timeout.
+	client *http.Client
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -219,6 +221,9 @@ func (p *process) waitReady(t *testing.T, url string) {
 	tick := time.NewTicker(readyInterval)
 	defer tick.Stop()
 	client := &http.Client{Timeout: 2 * time.Second}
+	if p.client != nil {
+		client = p.client
+	}
 	var last string
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

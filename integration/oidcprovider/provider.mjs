@@ -12,8 +12,18 @@
 //     "keys": [ private JWKs: RSA, EC P-256, Ed25519 ],
 //     "clients": [ client metadata (RFC 7591 names) ],
 //     "resources": { "<resource indicator>": { "scope": "a b", "alg": "RS256", "format": "jwt" | "opaque" } },
-//     "extraClaims": { "<client id>": { "roles": ["orders:admin"] } }   (optional)
+//     "extraClaims": { "<client id>": { "roles": ["orders:admin"] } },  (optional)
+//     "dpopNonce": true,                                                  (optional)
+//     "tls": { "key": PEM, "cert": PEM, "ca": PEM }                        (optional)
 //   }
+//
+// DPoP (RFC 9449) is on, as in oidc-provider's defaults; with "dpopNonce"
+// the token endpoint demands a server nonce in every proof. With "tls" the
+// provider serves HTTPS, asks clients for a certificate, and enables
+// RFC 8705: tls_client_auth (a certificate issued by "ca" whose subject is
+// the client's tls_client_auth_subject_dn) and certificate-bound access
+// tokens for clients registered with
+// tls_client_certificate_bound_access_tokens.
 //
 // Access tokens come out through resource indicators (RFC 8707): each
 // configured resource is a resource server whose tokens are JWTs signed
@@ -24,7 +34,8 @@
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createServer as createTLSServer } from 'node:https';
+import { randomBytes, X509Certificate } from 'node:crypto';
 
 import Provider, { errors } from 'oidc-provider';
 
@@ -52,11 +63,21 @@ for (const rs of Object.values(cfg.resources)) {
   }
 }
 
+// The client certificate of a request's TLS connection, if any.
+function peerCertificate(ctx) {
+  const peer = ctx.req.socket.getPeerCertificate?.();
+  return peer?.raw ? new X509Certificate(peer.raw) : undefined;
+}
+
 const provider = new Provider(cfg.issuer, {
   clients: cfg.clients,
   scopes: ['openid', 'offline_access', ...apiScopes],
   jwks: { keys: cfg.keys },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
+  clientAuthMethods: [
+    'client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none',
+    ...(cfg.tls ? ['tls_client_auth'] : []),
+  ],
   // Claims added to the access tokens of some clients, such as roles.
   extraTokenClaims: async (_ctx, token) => cfg.extraClaims?.[token.clientId],
   ttl: {
@@ -71,6 +92,18 @@ const provider = new Provider(cfg.issuer, {
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },
+    dPoP: cfg.dpopNonce
+      ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true }
+      : { enabled: true },
+    mTLS: {
+      enabled: Boolean(cfg.tls),
+      certificateBoundAccessTokens: true,
+      tlsClientAuth: true,
+      getCertificate: (ctx) => peerCertificate(ctx)?.toString(),
+      certificateAuthorized: (ctx) => ctx.req.socket.authorized === true,
+      certificateSubjectMatches: (ctx, property, expected) =>
+        property === 'tls_client_auth_subject_dn' && peerCertificate(ctx)?.subject === expected,
+    },
     resourceIndicators: {
       enabled: true,
       // A client_credentials request names exactly one resource; without
@@ -101,7 +134,9 @@ provider.on('grant.error', (_ctx, err) => {
   console.error('grant.error', err.name, err.error_description ?? err.message);
 });
 
-const server = createServer(provider.callback());
+const server = cfg.tls
+  ? createTLSServer({ ...cfg.tls, requestCert: true, rejectUnauthorized: false }, provider.callback())
+  : createServer(provider.callback());
 server.listen(cfg.port, cfg.host, () => {
   console.log(`oidc-provider listening on ${cfg.host}:${cfg.port}, issuer ${cfg.issuer}`);
 });
