@@ -69,6 +69,7 @@ type Verifier struct {
 	maxSize  int
 	now      func() time.Time
 	checkSig func(a jose.Alg, key crypto.PublicKey, input string, sig []byte) bool
+	keys     keyCache
 }
 
 // NewVerifier checks cfg and returns a Verifier. It does no I/O.
@@ -226,18 +227,13 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	if req.AccessToken != "" && (!c.hasAth || !equal(c.ath, tokenHash(req.AccessToken))) {
 		return nil, errTokenHash
 	}
-	key, err := parseJWK(h.jwk)
+	key, jkt, err := v.keys.key(h.jwk)
 	if err != nil {
 		return nil, err
 	}
 	if !key.algs.Has(h.alg) {
 		return nil, errKeyAlg
 	}
-	canonical, err := canonicalJWK(key.pub)
-	if err != nil {
-		return nil, errKeyPoint
-	}
-	jkt := thumbprintOf(canonical)
 	if req.JKT != "" && !equal(jkt, req.JKT) {
 		return nil, errThumbprint
 	}
