@@ -1,12 +1,13 @@
 package clientcreds
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"sync"
+
+	"golang.org/x/oauth2"
 
 	"github.com/bearerkit/bearerkit/internal/fetch"
 )
@@ -34,8 +35,8 @@ func (b *nonceBook) get(u *url.URL) string {
 // note keeps the DPoP-Nonce of resp, if it sent one.
 func (b *nonceBook) note(u *url.URL, resp *http.Response) {
 	n := resp.Header.Get("DPoP-Nonce")
-	if n == "" || len(n) > 512 {
-		return
+	if !validNonce(n) {
+		return // a proof could not carry it: keep the last good one
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -43,6 +44,20 @@ func (b *nonceBook) note(u *url.URL, resp *http.Response) {
 		b.m = map[string]string{}
 	}
 	b.m[fetch.Origin(u)] = n
+}
+
+// validNonce reports whether n is a nonce a proof can carry (RFC 9449
+// §8.1: 1*NQCHAR), of a sane length.
+func validNonce(n string) bool {
+	if n == "" || len(n) > 512 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if c := n[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // withProof clones req with a fresh DPoP proof for it: accessToken is ""
@@ -81,9 +96,10 @@ func again(req *http.Request, resp *http.Response) (*http.Request, bool) {
 }
 
 // tokenProofs adds a DPoP proof to token requests when the client has a
-// DPoP key, and answers one nonce demand of the authorization server
-// (§8: 400 use_dpop_nonce with a DPoP-Nonce header) by sending the
-// request again with the nonce.
+// DPoP key, and notes the nonces the authorization server sends. A nonce
+// demand (§8: 400 use_dpop_nonce) is answered by the fetch, which makes
+// the whole request again: a private_key_jwt assertion must not be sent
+// twice.
 type tokenProofs struct {
 	c    *Client
 	base http.RoundTripper
@@ -94,18 +110,6 @@ func (t *tokenProofs) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.c.signer == nil || rec == nil || !rec.tokenRequest {
 		return t.base.RoundTrip(req)
 	}
-	resp, err := t.send(req)
-	if err != nil || !t.demandsNonce(resp) {
-		return resp, err
-	}
-	retry, ok := again(req, resp)
-	if !ok {
-		return resp, nil
-	}
-	return t.send(retry)
-}
-
-func (t *tokenProofs) send(req *http.Request) (*http.Response, error) {
 	r, err := t.c.withProof(req, "")
 	if err != nil {
 		closeBody(req)
@@ -118,22 +122,11 @@ func (t *tokenProofs) send(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// demandsNonce reports whether a token endpoint's answer is a nonce
-// demand. It reads at most 4 KiB of a 400 body with a DPoP-Nonce header,
-// and puts back what it read.
-func (t *tokenProofs) demandsNonce(resp *http.Response) bool {
-	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("DPoP-Nonce") == "" {
-		return false
-	}
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
-	var e struct {
-		Error string `json:"error"`
-	}
-	return json.Unmarshal(head, &e) == nil && e.Error == "use_dpop_nonce"
+// demandsNonce reports whether a token request failed for want of the
+// server's DPoP nonce.
+func demandsNonce(err error) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.ErrorCode == "use_dpop_nonce"
 }
 
 // resourceDemandsNonce reports whether an API's answer is a nonce demand

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,6 +25,16 @@ import (
 // the subject, the token's cnf.jkt and the request body; it counts
 // requests.
 func api(t *testing.T, srv *authtest.Server, opts core.Options, tlsServer bool) (*httptest.Server, *atomic.Int64) {
+	ts := httptest.NewUnstartedServer(nil)
+	if opts.DPoP != nil {
+		d := *opts.DPoP
+		scheme := "http"
+		if tlsServer {
+			scheme = "https"
+		}
+		d.ExternalURL = &url.URL{Scheme: scheme, Host: ts.Listener.Addr().String()}
+		opts.DPoP = &d
+	}
 	t.Helper()
 	v, err := core.New(core.Config{Issuer: srv.Issuer, JWKSURL: srv.JWKSURL(), HTTPClient: srv.Client()})
 	if err != nil {
@@ -36,8 +47,7 @@ func api(t *testing.T, srv *authtest.Server, opts core.Options, tlsServer bool) 
 		body, _ := io.ReadAll(r.Body)
 		w.Write([]byte(c.Subject + " " + c.Confirmation.JKT + " " + string(body)))
 	}))
-	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1); h.ServeHTTP(w, r) })
-	ts := httptest.NewUnstartedServer(counted)
+	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1); h.ServeHTTP(w, r) })
 	if tlsServer {
 		ts.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
 		ts.StartTLS()
@@ -264,5 +274,49 @@ func TestCertificateConfig(t *testing.T) {
 		t.Errorf("self_signed_tls_client_auth: %v", err)
 	} else {
 		c.Close()
+	}
+}
+
+// The answer to a token endpoint's nonce demand is a whole new request: a
+// private_key_jwt assertion is never sent twice (servers refuse a replayed
+// jti).
+func TestDPoPNonceWithPrivateKeyJWT(t *testing.T) {
+	clientKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	srv := newIssuer(t, nil, authtest.WithDPoPNonce(time.Minute))
+	srv.AddClient(authtest.Client{ID: "keyed", PublicKey: clientKey.Public(), Scopes: []string{"orders:read"}})
+	dpopKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, _ := newClient(t, Config{ClientID: "keyed", AuthMethod: PrivateKeyJWT, PrivateKey: clientKey, TokenURL: srv.TokenURL(), DPoPKey: dpopKey})
+	defer c.Close()
+	if _, err := c.Token(t.Context()); err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	if got := srv.TokenRequests(); got != 2 {
+		t.Errorf("token requests = %d, want 2", got)
+	}
+}
+
+// A nonce no proof could carry is not kept: the client goes on with the
+// last good one instead of failing every request.
+func TestUnusableNonceIgnored(t *testing.T) {
+	srv := newIssuer(t, nil)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	apiSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("DPoP-Nonce", `bad nonce "quoted"`)
+		w.Write([]byte("ok"))
+	}))
+	defer apiSrv.Close()
+	cfg := basicConfig(srv.TokenURL(), nil)
+	cfg.DPoPKey = key
+	srv.AddClient(authtest.Client{ID: testID, Secret: testSecret, Scopes: []string{"orders:read"}, DPoP: true})
+	c, _ := newClient(t, cfg)
+	defer c.Close()
+	for i := range 2 {
+		if status, _ := call(t, c.HTTPClient(), http.MethodGet, apiSrv.URL, ""); status != 200 {
+			t.Fatalf("call %d: %d", i, status)
+		}
+	}
+	u, _ := url.Parse(apiSrv.URL)
+	if n := c.nonces.get(u); n != "" {
+		t.Errorf("kept nonce %q", n)
 	}
 }

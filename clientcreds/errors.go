@@ -52,9 +52,9 @@ func sanitize(re *oauth2.RetrieveError, r clientauth.Redactor, tokenURL *url.URL
 	}
 	out := &oauth2.RetrieveError{
 		Body:             []byte(clean),
-		ErrorCode:        r.Clean(re.ErrorCode),
-		ErrorDescription: r.Clean(re.ErrorDescription),
-		ErrorURI:         r.Clean(re.ErrorURI),
+		ErrorCode:        r.CleanWhole(re.ErrorCode),
+		ErrorDescription: r.CleanWhole(re.ErrorDescription),
+		ErrorURI:         r.CleanWhole(re.ErrorURI),
 	}
 	if re.Response == nil {
 		return out

@@ -83,9 +83,19 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// attempt makes one token request through x/oauth2's clientcredentials,
-// which builds the RFC 6749 §4.4.2 request and parses the §5.1/§5.2 answer.
+// attempt makes one token request, and once more when the server demands
+// a DPoP nonce it has just sent (RFC 9449 §8).
 func (c *Client) attempt(ctx context.Context) (*token, outcome, error) {
+	t, o, err := c.request(ctx)
+	if err != nil && c.signer != nil && demandsNonce(err) && ctx.Err() == nil {
+		return c.request(ctx)
+	}
+	return t, o, err
+}
+
+// request makes one token request through x/oauth2's clientcredentials,
+// which builds the RFC 6749 §4.4.2 request and parses the §5.1/§5.2 answer.
+func (c *Client) request(ctx context.Context) (*token, outcome, error) {
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	tokenURL, retry, err := c.endpoint(actx)

@@ -33,20 +33,26 @@ type DPoP struct {
 	// ExternalURL is the URL under which clients reach this server: its
 	// scheme, host and any path prefix a reverse proxy strips, such as
 	// https://api.example.com or https://example.com/orders-api. A proof's
-	// htu must be it followed by the request's path. Leave it nil only
-	// when clients reach the server directly: the URL is then the
-	// request's own (https when it came over TLS, and its Host).
+	// htu must be it followed by the request's path. It is required unless
+	// TrustForwardedHeaders is set: the request's own Host header is the
+	// client's to choose, so it cannot tell a proof made for this server
+	// from one made for another.
 	ExternalURL *url.URL
 	// TrustForwardedHeaders, with ExternalURL nil, takes the scheme and
-	// host from the X-Forwarded-Proto and X-Forwarded-Host headers when
-	// present. Set it only behind a proxy that overwrites both: whoever can
-	// set them chooses the URL that proofs are checked against.
+	// host from the X-Forwarded-Proto and X-Forwarded-Host headers, which
+	// every request must then carry exactly once, with one value each.
+	// Set it only behind a proxy that overwrites both on every request:
+	// whoever can set them chooses the URL that proofs are checked against.
 	TrustForwardedHeaders bool
 }
 
 // errDPoPConfig is the error of a middleware whose DPoP settings cannot
 // work: a server error (500), never the client's.
-var errDPoPConfig = errors.New("bearerkit: DPoP.Verifier is nil, or DPoP.ExternalURL is not an absolute http(s) URL without query")
+var errDPoPConfig = errors.New("bearerkit: DPoP needs a Verifier, and an ExternalURL (an absolute http(s) URL without query) unless TrustForwardedHeaders is set")
+
+// errForwarded refuses a request whose forwarded headers cannot be read
+// as one proxy's: missing, repeated or holding a list.
+var errForwarded = &Error{Reason: ReasonMalformedRequest, Cause: errors.New("X-Forwarded-Proto and X-Forwarded-Host must each be sent once, with one value")}
 
 // dpopCredential returns the token of a request whose one Authorization
 // header uses the DPoP scheme (case-insensitive, then spaces).
@@ -92,12 +98,18 @@ func authenticateDPoP(v TokenVerifier, r *http.Request, d *DPoP, token string, c
 	_, err = d.Verifier.Verify(ctx, proofs[0], dpop.Request{
 		Method: r.Method, URL: u, AccessToken: token,
 		Check: func(jkt string) error {
-			c, err := v.Verify(authctx.WithBinding(ctx, jkt, cert), token, audience...)
+			bound := authctx.WithBinding(ctx, jkt, cert)
+			c, err := v.Verify(bound, token, audience...)
 			switch {
 			case err != nil:
 				return err
 			case c.Confirmation.JKT == "":
 				return &Error{Reason: ReasonNotDPoPBound}
+			}
+			// Verifiers of this module check the binding themselves; this
+			// holds any other TokenVerifier to it too.
+			if err := CheckBinding(bound, c); err != nil {
+				return err
 			}
 			claims = c
 			return nil
@@ -141,7 +153,7 @@ func dpopScheme(err error) error {
 }
 
 // requestURL is the URL the request's proof must name: ExternalURL and the
-// request's path, or the request's own scheme and host.
+// request's path, or the scheme and host the trusted proxy forwarded.
 func (d *DPoP) requestURL(r *http.Request) (*url.URL, error) {
 	if d.Verifier == nil {
 		return nil, errDPoPConfig
@@ -153,27 +165,26 @@ func (d *DPoP) requestURL(r *http.Request) (*url.URL, error) {
 		prefix := strings.TrimSuffix(b.EscapedPath(), "/")
 		return url.Parse(b.Scheme + "://" + b.Host + prefix + r.URL.EscapedPath())
 	}
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
+	if !d.TrustForwardedHeaders {
+		return nil, errDPoPConfig
 	}
-	if d.TrustForwardedHeaders {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p != "" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
-		}
+	scheme, ok1 := singleValue(r.Header, "X-Forwarded-Proto")
+	host, ok2 := singleValue(r.Header, "X-Forwarded-Host")
+	if !ok1 || !ok2 {
+		return nil, errForwarded
 	}
 	// The dpop package refuses what is not an http(s) URL with a host.
 	return &url.URL{Scheme: strings.ToLower(scheme), Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath}, nil
 }
 
-// firstValue is the first element of a comma-separated header value, as
-// the proxy nearest the client wrote it.
-func firstValue(v string) string {
-	first, _, _ := strings.Cut(v, ",")
-	return strings.TrimSpace(first)
+// singleValue is the value of a header sent once, holding no list.
+func singleValue(h http.Header, name string) (string, bool) {
+	vs := h.Values(name)
+	if len(vs) != 1 || strings.ContainsRune(vs[0], ',') {
+		return "", false
+	}
+	v := strings.TrimSpace(vs[0])
+	return v, v != ""
 }
 
 // clientCertificate returns the DER bytes of the request's client

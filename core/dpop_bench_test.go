@@ -65,7 +65,7 @@ func BenchmarkDPoP(b *testing.B) {
 		r.Header.Set("DPoP", proof)
 		return r
 	}
-	opts := core.Options{DPoP: &core.DPoP{Verifier: dv}}
+	opts := core.Options{DPoP: &core.DPoP{Verifier: dv, ExternalURL: &url.URL{Scheme: "http", Host: "api.example"}}}
 	ctx := context.Background()
 
 	b.Run("floor/two-signatures", func(b *testing.B) {

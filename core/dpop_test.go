@@ -60,6 +60,9 @@ func newDPoPEnv(t *testing.T, d *core.DPoP, opts core.Options) *dpopEnv {
 			t.Fatal(err)
 		}
 	}
+	if d != nil && d.ExternalURL == nil && !d.TrustForwardedHeaders {
+		d.ExternalURL = &url.URL{Scheme: "http", Host: "api.example"}
+	}
 	e := &dpopEnv{srv: srv, client: client, calls: new(atomic.Int64)}
 	opts.DPoP = d
 	e.handler = core.MiddlewareWithOptions(countingVerifier{v, e.calls}, opts, adaptertest.Audience)(
@@ -208,36 +211,40 @@ func (f storeFunc) Remember(ctx context.Context, key string, expiry time.Time) (
 	return f(ctx, key, expiry)
 }
 
-// The URL a proof must name: the request's own by default; behind a
-// proxy, ExternalURL with any stripped prefix, and forwarded headers only
-// when trusted (L2).
+// The URL a proof must name: ExternalURL with any stripped prefix, never
+// the Host header a client chooses; behind a proxy without ExternalURL,
+// forwarded headers, only when trusted and sent once with one value (L2).
 func TestL2ProofURLBehindProxy(t *testing.T) {
 	external, _ := url.Parse("https://api.example.com/orders-api")
+	plain, _ := url.Parse("http://internal:8080")
 	forwarded := http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"public.example.com"}}
+	trusted := core.DPoP{TrustForwardedHeaders: true}
 	cases := []struct {
-		name    string
-		d       core.DPoP
-		tls     bool
-		header  http.Header
-		htu     string
-		allowed bool
+		name   string
+		d      core.DPoP
+		host   string // the request's Host header
+		header http.Header
+		htu    string
+		status int
 	}{
-		{name: "own URL", htu: "http://internal:8080/orders", allowed: true},
-		{name: "own URL in upper case", htu: "HTTP://INTERNAL:8080/orders", allowed: true},
-		{name: "own URL over TLS", tls: true, htu: "https://internal:8080/orders", allowed: true},
-		{name: "http named over TLS", tls: true, htu: "http://internal:8080/orders"},
-		{name: "another path", htu: "http://internal:8080/orders/1"},
-		{name: "forwarded host, not trusted", header: forwarded, htu: "https://public.example.com/orders"},
-		{name: "own URL, forwarded headers ignored", header: forwarded, htu: "http://internal:8080/orders", allowed: true},
-		{name: "forwarded host, trusted", d: core.DPoP{TrustForwardedHeaders: true}, header: forwarded, htu: "https://public.example.com/orders", allowed: true},
-		{name: "trusted, first of a list", d: core.DPoP{TrustForwardedHeaders: true},
-			header: http.Header{"X-Forwarded-Proto": {"https, http"}, "X-Forwarded-Host": {"public.example.com, evil.example"}},
-			htu:    "https://public.example.com/orders", allowed: true},
-		{name: "trusted, internal URL refused", d: core.DPoP{TrustForwardedHeaders: true}, header: forwarded, htu: "http://internal:8080/orders"},
-		{name: "external URL", d: core.DPoP{ExternalURL: external}, htu: "https://api.example.com/orders-api/orders", allowed: true},
-		{name: "external URL without prefix", d: core.DPoP{ExternalURL: external}, htu: "https://api.example.com/orders"},
+		{name: "external URL", d: core.DPoP{ExternalURL: external}, htu: "https://api.example.com/orders-api/orders", status: 200},
+		{name: "external URL in upper case", d: core.DPoP{ExternalURL: external}, htu: "HTTPS://API.EXAMPLE.COM:443/orders-api/orders", status: 200},
+		{name: "external URL without prefix", d: core.DPoP{ExternalURL: external}, htu: "https://api.example.com/orders", status: 401},
+		{name: "another path", d: core.DPoP{ExternalURL: plain}, htu: "http://internal:8080/orders/1", status: 401},
+		{name: "https named, http external", d: core.DPoP{ExternalURL: plain}, htu: "https://internal:8080/orders", status: 401},
+		{name: "Host header of another server", d: core.DPoP{ExternalURL: plain}, host: "other.example", htu: "http://other.example/orders", status: 401},
+		{name: "forwarded host, not trusted", d: core.DPoP{ExternalURL: plain}, header: forwarded, htu: "https://public.example.com/orders", status: 401},
 		{name: "external URL beats forwarded headers", d: core.DPoP{ExternalURL: external, TrustForwardedHeaders: true}, header: forwarded,
-			htu: "https://public.example.com/orders"},
+			htu: "https://public.example.com/orders", status: 401},
+		{name: "forwarded, trusted", d: trusted, header: forwarded, htu: "https://public.example.com/orders", status: 200},
+		{name: "forwarded, trusted, internal URL", d: trusted, header: forwarded, htu: "http://internal:8080/orders", status: 401},
+		{name: "forwarded host as a list", d: trusted,
+			header: http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"evil.example, public.example.com"}},
+			htu:    "https://evil.example/orders", status: 400},
+		{name: "forwarded host twice", d: trusted,
+			header: http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"evil.example", "public.example.com"}},
+			htu:    "https://evil.example/orders", status: 400},
+		{name: "forwarded host missing", d: trusted, header: http.Header{"X-Forwarded-Proto": {"https"}}, htu: "https://internal:8080/orders", status: 400},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -245,15 +252,14 @@ func TestL2ProofURLBehindProxy(t *testing.T) {
 			e := newDPoPEnv(t, &d, core.Options{})
 			tok := e.token()
 			r := request("http://internal:8080/orders", tok, e.proof(t, c.htu, tok, ""))
-			if c.tls {
-				r.TLS = &tls.ConnectionState{}
+			if c.host != "" {
+				r.Host = c.host
 			}
 			for k, v := range c.header {
 				r.Header[k] = v
 			}
-			rec := serve(e.handler, r)
-			if (rec.Code == 200) != c.allowed {
-				t.Errorf("htu %s: %d %q", c.htu, rec.Code, rec.Header().Get("WWW-Authenticate"))
+			if rec := serve(e.handler, r); rec.Code != c.status {
+				t.Errorf("htu %s: %d, want %d (%q)", c.htu, rec.Code, c.status, rec.Header().Get("WWW-Authenticate"))
 			}
 		})
 	}
@@ -266,8 +272,12 @@ func TestDPoPMisconfigured(t *testing.T) {
 	for name, d := range map[string]*core.DPoP{
 		"external URL with a query": {ExternalURL: withQuery},
 		"relative external URL":     {ExternalURL: relative},
+		"no external URL":           {},
 	} {
 		e := newDPoPEnv(t, d, core.Options{})
+		if name == "no external URL" {
+			d.ExternalURL = nil // newDPoPEnv gives one by default
+		}
 		tok := e.token()
 		if rec := serve(e.handler, request("http://api.example/orders", tok, e.proof(t, "http://api.example/orders", tok, ""))); rec.Code != 500 {
 			t.Errorf("%s: %d", name, rec.Code)
@@ -367,4 +377,51 @@ func TestL6CertificateBoundTokens(t *testing.T) {
 	if parsed, err = core.ClientCertificateFromHeader("x-client-cert")(r); err != nil || parsed.Subject.CommonName != "client-a" {
 		t.Errorf("parsed %v, %v", parsed, err)
 	}
+}
+
+// verifierFunc is a TokenVerifier that forgets to check bindings.
+type verifierFunc func(ctx context.Context, token string, audience ...string) (*core.Claims, error)
+
+func (f verifierFunc) Verify(ctx context.Context, token string, audience ...string) (*core.Claims, error) {
+	return f(ctx, token, audience...)
+}
+
+// The middleware holds any TokenVerifier to the token's binding, even one
+// that does not call CheckBinding itself (L4, L6).
+func TestBindingCheckedForAnyVerifier(t *testing.T) {
+	careless := verifierFunc(func(_ context.Context, token string, _ ...string) (*core.Claims, error) {
+		payload, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[1])
+		if err != nil {
+			return nil, err
+		}
+		return core.ParseClaims(payload, nil)
+	})
+	e := newDPoPEnv(t, &core.DPoP{}, core.Options{})
+	h := core.MiddlewareWithOptions(careless, core.Options{DPoP: &core.DPoP{Verifier: mustProofVerifier(t), ExternalURL: &url.URL{Scheme: "http", Host: "api.example"}}},
+		adaptertest.Audience)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	tok := e.token()
+
+	r := httptest.NewRequest(http.MethodGet, "http://api.example/orders", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	if rec := serve(h, r); rec.Code != 401 {
+		t.Errorf("DPoP-bound token as bearer: %d", rec.Code)
+	}
+	thiefKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	thief, _ := dpop.NewSigner(thiefKey)
+	proof, _ := thief.Proof(http.MethodGet, "http://api.example/orders", tok, "")
+	if rec := serve(h, request("http://api.example/orders", tok, proof)); rec.Code != 401 {
+		t.Errorf("stolen token with the thief's proof: %d", rec.Code)
+	}
+	if rec := serve(h, request("http://api.example/orders", tok, e.proof(t, "http://api.example/orders", tok, ""))); rec.Code != 200 {
+		t.Errorf("the owner's proof: %d", rec.Code)
+	}
+}
+
+func mustProofVerifier(t *testing.T) *dpop.Verifier {
+	t.Helper()
+	v, err := dpop.NewVerifier(dpop.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

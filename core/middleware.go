@@ -9,7 +9,10 @@ import (
 )
 
 // TokenVerifier turns a token into the claims it carries for one of the
-// audiences, or an error matching one of the package's sentinels.
+// audiences, or an error matching one of the package's sentinels. An
+// implementation must refuse a sender-constrained token whose binding the
+// request did not prove, by calling [CheckBinding] with the context it is
+// given; the middleware of this module checks again all the same.
 // [*Verifier] and [*MultiIssuer] implement it, and so does the introspect
 // package's Introspector; every middleware of this module accepts any
 // implementation and answers alike.
@@ -89,7 +92,16 @@ func Authenticate(v TokenVerifier, r *http.Request, opts Options, audience ...st
 	if cert != nil {
 		ctx = authctx.WithBinding(ctx, "", cert)
 	}
-	return v.Verify(ctx, token, audience...)
+	c, err := v.Verify(ctx, token, audience...)
+	if err != nil {
+		return nil, err
+	}
+	// Verifiers of this module check the binding themselves; this holds
+	// any other TokenVerifier to it too.
+	if err := CheckBinding(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // ClaimsFromContext returns the claims stored by the middleware that

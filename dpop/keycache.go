@@ -22,36 +22,42 @@ type keyCache struct {
 	m  map[string]cachedKey
 }
 
-// key returns the key and thumbprint of a jwk member.
-func (c *keyCache) key(jwk []byte) (*proofKey, string, error) {
+// key returns the key and thumbprint of a jwk member, and whether they
+// came from the cache.
+func (c *keyCache) key(jwk []byte) (*proofKey, string, bool, error) {
 	c.mu.RLock()
 	e, ok := c.m[string(jwk)]
 	c.mu.RUnlock()
 	if ok {
-		return e.key, e.jkt, nil
+		return e.key, e.jkt, true, nil
 	}
 	key, err := parseJWK(jwk)
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	canonical, err := canonicalJWK(key.pub)
 	if err != nil {
-		return nil, "", errKeyPoint
+		return nil, "", false, errKeyPoint
 	}
-	jkt := thumbprintOf(canonical)
-	if len(jwk) <= keyCacheMaxJWK {
-		c.mu.Lock()
-		if c.m == nil {
-			c.m = make(map[string]cachedKey)
-		}
-		if len(c.m) >= keyCacheEntries {
-			for k := range c.m { // map order is random: drop any one
-				delete(c.m, k)
-				break
-			}
-		}
-		c.m[string(jwk)] = cachedKey{key, jkt}
-		c.mu.Unlock()
+	return key, thumbprintOf(canonical), false, nil
+}
+
+// keep remembers a key once a proof made with it has verified, so that
+// forged proofs cannot push real clients' keys out.
+func (c *keyCache) keep(jwk []byte, key *proofKey, jkt string) {
+	if len(jwk) > keyCacheMaxJWK {
+		return
 	}
-	return key, jkt, nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]cachedKey)
+	}
+	if len(c.m) >= keyCacheEntries {
+		for k := range c.m { // map order is random: drop any one
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[string(jwk)] = cachedKey{key, jkt}
 }

@@ -227,7 +227,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	if req.AccessToken != "" && (!c.hasAth || !equal(c.ath, tokenHash(req.AccessToken))) {
 		return nil, errTokenHash
 	}
-	key, jkt, err := v.keys.key(h.jwk)
+	key, jkt, cached, err := v.keys.key(h.jwk)
 	if err != nil {
 		return nil, err
 	}
@@ -240,6 +240,9 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 
 	if !v.checkSig(h.alg, key.pub, proof[:dot2], sig) {
 		return nil, errSignature
+	}
+	if !cached {
+		v.keys.keep(h.jwk, key, jkt)
 	}
 
 	if v.nonces != nil && (!c.hasNonce || !v.nonces.Valid(c.nonce)) {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -169,10 +170,14 @@ func senderAPIs(t *testing.T, pki *testPKI, v core.TokenVerifier) []api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &core.DPoP{Verifier: dv}
+	// Each API is reached at its own URL, which its proofs must name.
+	servers := map[string]*httptest.Server{"gin": httptest.NewUnstartedServer(nil), "echo": httptest.NewUnstartedServer(nil)}
+	policy := func(name string) *core.DPoP {
+		return &core.DPoP{Verifier: dv, ExternalURL: &url.URL{Scheme: "https", Host: servers[name].Listener.Addr().String()}}
+	}
 
 	router := gin.New()
-	router.Use(ginauth.New(v, ginauth.WithDPoP(d)).Require(opAudience))
+	router.Use(ginauth.New(v, ginauth.WithDPoP(policy("gin"))).Require(opAudience))
 	router.GET(ordersPath, ginauth.RequireScope(readScope), func(c *gin.Context) {
 		claims, _ := ginauth.Claims(c)
 		c.JSON(http.StatusOK, whoamiOf(claims))
@@ -180,7 +185,7 @@ func senderAPIs(t *testing.T, pki *testPKI, v core.TokenVerifier) []api {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = echoauth.HTTPErrorHandler(e, nil)
-	e.Use(echoauth.New(v, echoauth.WithDPoP(d)).Require(opAudience))
+	e.Use(echoauth.New(v, echoauth.WithDPoP(policy("echo"))).Require(opAudience))
 	e.GET(ordersPath, func(c echo.Context) error {
 		claims, _ := echoauth.Claims(c)
 		return c.JSON(http.StatusOK, whoamiOf(claims))
@@ -188,7 +193,8 @@ func senderAPIs(t *testing.T, pki *testPKI, v core.TokenVerifier) []api {
 
 	var apis []api
 	for name, h := range map[string]http.Handler{"gin": router, "echo": e} {
-		ts := httptest.NewUnstartedServer(h)
+		ts := servers[name]
+		ts.Config.Handler = h
 		ts.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientAuth: tls.RequestClientCert}
 		ts.StartTLS()
 		t.Cleanup(ts.Close)

@@ -14,6 +14,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -173,10 +174,11 @@ func Run(t *testing.T, build Builder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sets["dpop"] = Options{DPoP: &core.DPoP{Verifier: dv}}
-	sets["dpop required"] = Options{DPoP: &core.DPoP{Verifier: dv, Required: true}}
+	external := &url.URL{Scheme: "http", Host: "api.example"}
+	sets["dpop"] = Options{DPoP: &core.DPoP{Verifier: dv, ExternalURL: external}}
+	sets["dpop required"] = Options{DPoP: &core.DPoP{Verifier: dv, ExternalURL: external, Required: true}}
 	sets["dpop all"] = Options{Realm: "orders", CustomErrors: true, Cookie: "access_token", Optional: true, SkipHealth: true,
-		ResourceMetadata: MetadataURL, DPoP: &core.DPoP{Verifier: dv}}
+		ResourceMetadata: MetadataURL, DPoP: &core.DPoP{Verifier: dv, ExternalURL: external}}
 	for _, vk := range verifiers {
 		for setName, opts := range sets {
 			t.Run(vk.name+"/"+setName, func(t *testing.T) {

@@ -143,9 +143,17 @@ func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' ||
 // characters with the marker could meet the text beside a marker and
 // spell itself again: the pass then repeats, and a text that still holds a
 // credential after three is replaced whole.
-func (r Redactor) Clean(s string) string {
+func (r Redactor) Clean(s string) string { return r.clean(s, true) }
+
+// CleanWhole is Clean for a text known to be whole, such as a field
+// parsed from a JSON answer: a short prefix of a credential at its end is
+// an ordinary ending ("invalid_scope" ends with the "e" that every JWT
+// assertion starts with), not the remains of a cut.
+func (r Redactor) CleanWhole(s string) string { return r.clean(s, false) }
+
+func (r Redactor) clean(s string, cut bool) string {
 	for range 3 {
-		s = r.cleanOnce(s)
+		s = r.cleanOnce(s, cut)
 		if !r.holdsAny(s) {
 			return s
 		}
@@ -162,7 +170,7 @@ func (r Redactor) holdsAny(s string) bool {
 	return false
 }
 
-func (r Redactor) cleanOnce(s string) string {
+func (r Redactor) cleanOnce(s string, cut bool) string {
 	var spans [][2]int
 	for _, f := range r.forms {
 		least := min(MinFragment, len(f))
@@ -171,7 +179,7 @@ func (r Redactor) cleanOnce(s string) string {
 				continue
 			}
 			n := commonPrefix(s[j:], f)
-			if n >= least || j+n == len(s) {
+			if n >= least || cut && j+n == len(s) {
 				spans = append(spans, [2]int{j, j + n})
 			}
 		}
