@@ -1,6 +1,7 @@
 package clientcreds
 
 import (
+	"context"
 	"crypto"
 	"crypto/tls"
 	"fmt"
@@ -184,10 +185,33 @@ type Config struct {
 	// means time.Now.
 	Now func() time.Time
 
+	// Hooks observe the client's token requests, for metrics and traces
+	// (the otelbearer module turns them into OpenTelemetry instruments).
+	Hooks Hooks
+
 	// Logger receives failures of token requests (at Warn once per run of
 	// failures, at Info when one succeeds again). Errors are redacted and
 	// tokens never logged. nil means no logging.
 	Logger *slog.Logger
+}
+
+// Hooks lets an application observe a [Client]. A nil field costs nothing;
+// a set one must be fast, must not block, and must be safe for concurrent
+// use. Hooks never receive tokens or secrets.
+type Hooks struct {
+	// TokenRequest is called after every request to the token endpoint,
+	// retries and nonce answers included.
+	TokenRequest func(ctx context.Context, e TokenRequestEvent)
+}
+
+// TokenRequestEvent describes one request to the token endpoint.
+type TokenRequestEvent struct {
+	Host     string // the token endpoint's host (and port)
+	Status   int    // the HTTP status; 0 when no response came
+	Duration time.Duration
+	// Err is nil when a token came back, else the request's error,
+	// redacted as every error of this package is.
+	Err error
 }
 
 // settings is a checked Config with defaults applied.

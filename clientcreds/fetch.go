@@ -133,10 +133,30 @@ func (c *Client) request(ctx context.Context) (*token, outcome, error) {
 	actx = context.WithValue(actx, oauth2.HTTPClient, c.tokenHTTP)
 	ot, err := cc.Token(actx)
 	if err != nil {
-		return nil, c.classify(ctx, err, rec), describe(err, rec, red, tokenURL)
+		err = describe(err, rec, red, tokenURL)
+		c.observe(ctx, tokenURL, start, err)
+		return nil, c.classify(ctx, err, rec), err
 	}
 	t, err := c.accept(ot, start)
+	c.observe(ctx, tokenURL, start, err)
 	return t, outcome{}, err
+}
+
+// observe reports a token request to Hooks.TokenRequest.
+func (c *Client) observe(ctx context.Context, tokenURL *url.URL, start time.Time, err error) {
+	hook := c.cfg.Hooks.TokenRequest
+	if hook == nil {
+		return
+	}
+	e := TokenRequestEvent{Host: tokenURL.Host, Status: http.StatusOK, Duration: c.cfg.Now().Sub(start), Err: err}
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &re) && re.Response != nil:
+		e.Status = re.Response.StatusCode
+	case err != nil && !errors.Is(err, ErrTokenResponse):
+		e.Status = 0 // no response
+	}
+	hook(ctx, e)
 }
 
 // classify decides whether a failed attempt is worth repeating: 5xx

@@ -82,7 +82,7 @@ const retryFirst = time.Second
 func newKeyCache(s *settings, log *slog.Logger) *keyCache {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &keyCache{
-		s: s, client: fetch.Client(s.HTTPClient), log: log, jwksURL: s.JWKSURL,
+		s: s, client: s.Hooks.observeHTTP(fetch.Client(s.HTTPClient)), log: log, jwksURL: s.JWKSURL,
 		ctx: ctx, cancel: cancel,
 		schedule: func(d time.Duration, fn func()) func() bool { return time.AfterFunc(d, fn).Stop },
 	}
@@ -309,7 +309,11 @@ func (c *keyCache) fetch(ctx context.Context, noCache bool) (*keySet, error) {
 	jwksURL := c.jwksURL
 	c.mu.Unlock()
 	if jwksURL == "" {
-		md, err := fetch.Discover(ctx, c.client, c.s.Issuer, c.s.MaxResponseSize)
+		dctx := ctx
+		if c.s.Hooks.Fetch != nil {
+			dctx = fetch.WithKind(ctx, string(FetchDiscovery))
+		}
+		md, err := fetch.Discover(dctx, c.client, c.s.Issuer, c.s.MaxResponseSize)
 		if err != nil {
 			return nil, err
 		}
@@ -323,6 +327,9 @@ func (c *keyCache) fetch(ctx context.Context, noCache bool) (*keySet, error) {
 		c.mu.Lock()
 		c.jwksURL = jwksURL
 		c.mu.Unlock()
+	}
+	if c.s.Hooks.Fetch != nil {
+		ctx = fetch.WithKind(ctx, string(FetchJWKS))
 	}
 	resp, err := fetch.Get(ctx, c.client, fetch.Request{
 		URL: jwksURL, Accept: "application/jwk-set+json, application/json",

@@ -38,7 +38,11 @@ type MultiIssuer struct {
 	maxSize int         // the largest MaxTokenSize
 	log     *slog.Logger
 	warns   warnLimiter
-	now     func() time.Time
+	// hooks receive verifications refused before an issuer is chosen;
+	// observed is set when any configuration has a Verification hook.
+	hooks    Hooks
+	observed bool
+	now      func() time.Time
 	// admitted, when set, sees every dynamic issuer's verifier before its
 	// first use; tests hold its retries with it.
 	admitted func(*Verifier)
@@ -67,6 +71,10 @@ type DynamicIssuers struct {
 	// Logger receives refusals of unknown issuers; nil means the Logger of
 	// the first static Config, if any.
 	Logger *slog.Logger
+	// Hooks receive the verifications refused before any issuer is chosen;
+	// unset (no field set) means the Hooks of the first static Config, if
+	// any. Give Config's results the same Hooks.
+	Hooks Hooks
 	// Now is the clock for the rate; nil means time.Now.
 	Now func() time.Time
 }
@@ -119,13 +127,19 @@ func newMultiIssuer(d *DynamicIssuers, cfgs []Config) (*MultiIssuer, error) {
 		m.algs |= s.algs
 		m.maxSize = max(m.maxSize, s.MaxTokenSize)
 		if i == 0 {
-			m.log, m.now = s.Logger, s.Now
+			m.log, m.now, m.hooks = s.Logger, s.Now, s.Hooks
 		}
+		m.observed = m.observed || s.Hooks.Verification != nil
 	}
 	if d != nil {
 		if d.Logger != nil || m.log == nil {
 			m.log = d.Logger
 		}
+		if h := d.Hooks; h.Verification != nil || h.Fetch != nil || h.KeySet != nil || h.CacheEviction != nil {
+			m.hooks = d.Hooks
+		}
+		// Dynamic issuers' hooks are known only once admitted.
+		m.observed = true
 		if len(cfgs) == 0 {
 			m.now = d.Now
 		}
@@ -139,6 +153,7 @@ func newMultiIssuer(d *DynamicIssuers, cfgs []Config) (*MultiIssuer, error) {
 	}
 	if entries > 0 {
 		m.cache = newTokenCache(entries, bytes)
+		m.cache.observeEvictions(m.hooks)
 	}
 	for _, cfg := range cfgs {
 		v, err := m.newVerifier(cfg)
@@ -166,33 +181,61 @@ func (m *MultiIssuer) newVerifier(cfg Config) (*Verifier, error) {
 // Verify checks token with the verifier of the issuer it names; see
 // [Verifier.Verify].
 func (m *MultiIssuer) Verify(ctx context.Context, token string, audience ...string) (*Claims, error) {
+	if !m.observed {
+		c, _, err := m.verify(ctx, token, audience, nil)
+		return c, err
+	}
+	var o observed
+	start := time.Now()
+	c, v, err := m.verify(ctx, token, audience, &o)
+	hook, issuer := m.hooks.Verification, ""
+	if v != nil {
+		hook, issuer = v.s.Hooks.Verification, v.s.Issuer
+	}
+	if hook != nil {
+		hook(ctx, o.event(issuer, err, start))
+	}
+	return c, err
+}
+
+// verify is Verify, also returning the verifier chosen (nil when none).
+func (m *MultiIssuer) verify(ctx context.Context, token string, audience []string, o *observed) (*Claims, *Verifier, error) {
 	if !validAudienceArgs(audience) {
-		return nil, errNoAudienceArg
+		return nil, nil, errNoAudienceArg
 	}
 	if len(token) > m.maxSize {
-		return nil, m.rejected(ctx, errOversize, "")
+		return nil, nil, m.rejected(ctx, errOversize, "")
 	}
 	if m.cache != nil {
 		if e := m.cache.get(token); e != nil {
-			return e.v.verifyCached(ctx, token, e, e.v.s.Now(), audience)
+			c, err := e.v.verifyCached(ctx, token, e, e.v.s.Now(), audience, o)
+			return c, e.v, err
 		}
 	}
 	var buf [24]jose.Member
 	p, members, err := decodeToken(token, m.algs, false, buf[:0])
+	if o != nil && p.hdrOK {
+		o.alg = p.h.alg
+	}
 	if err != nil {
-		return nil, m.rejected(ctx, err, "")
+		return nil, nil, m.rejected(ctx, err, "")
 	}
 	v, err := m.verifierFor(ctx, members)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	c, err := m.verifyWith(ctx, v, &p, members, audience)
+	return c, v, err
+}
+
+func (m *MultiIssuer) verifyWith(ctx context.Context, v *Verifier, p *decoded, members []jose.Member, audience []string) (*Claims, error) {
 	if !v.s.algs.Has(p.h.alg) {
 		return nil, v.rejected(ctx, errAlgorithm, refusal{h: &p.h})
 	}
 	if !typAllowed(p.h.typ, v.s.StrictRFC9068) {
 		return nil, v.rejected(ctx, errType, refusal{h: &p.h})
 	}
-	return v.verifyDecoded(ctx, &p, members, v.s.Now(), audience)
+	return v.verifyDecoded(ctx, p, members, v.s.Now(), audience)
 }
 
 // verifierFor chooses the verifier for the issuer the claim set names.

@@ -28,6 +28,13 @@ type cacheEntry struct {
 	gen    uint64           // generation of the set the key was found in
 }
 
+// observeEvictions reports the cache's evictions to h.
+func (c *tokenCache) observeEvictions(h Hooks) {
+	if hook := h.CacheEviction; hook != nil {
+		c.c.OnEvict = func(n int) { hook(EvictionEvent{Cache: "token", Entries: n}) }
+	}
+}
+
 func newTokenCache(entries, bytes int) *tokenCache {
 	seed := maphash.MakeSeed()
 	// The token's last bytes are signature bytes for a JWS: uniformly

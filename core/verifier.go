@@ -33,6 +33,7 @@ func New(cfg Config) (*Verifier, error) {
 	v := &Verifier{s: s, log: log, keys: newKeyCache(s, log)}
 	if s.cacheEntries > 0 {
 		v.cache = newTokenCache(s.cacheEntries, s.TokenCacheBytes)
+		v.cache.observeEvictions(s.Hooks)
 	}
 	return v, nil
 }
@@ -72,6 +73,18 @@ func (v *Verifier) Close() { v.keys.close() }
 // one of the package's sentinels with [errors.Is]; no claims are returned
 // with an error.
 func (v *Verifier) Verify(ctx context.Context, token string, audience ...string) (*Claims, error) {
+	hook := v.s.Hooks.Verification
+	if hook == nil {
+		return v.verify(ctx, token, audience, nil)
+	}
+	var o observed
+	start := time.Now()
+	c, err := v.verify(ctx, token, audience, &o)
+	hook(ctx, o.event(v.s.Issuer, err, start))
+	return c, err
+}
+
+func (v *Verifier) verify(ctx context.Context, token string, audience []string, o *observed) (*Claims, error) {
 	if !validAudienceArgs(audience) {
 		return nil, errNoAudienceArg
 	}
@@ -81,16 +94,31 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 	now := v.s.Now()
 	if v.cache != nil {
 		if e := v.cache.get(token); e != nil {
-			return v.verifyCached(ctx, token, e, now, audience)
+			return v.verifyCached(ctx, token, e, now, audience, o)
 		}
 	}
-	return v.verifyToken(ctx, token, now, audience)
+	return v.verifyToken(ctx, token, now, audience, o)
+}
+
+// observed is what a verification learned for the Verification hook.
+type observed struct {
+	alg    jose.Alg
+	cached bool
+}
+
+func (o *observed) event(issuer string, err error, start time.Time) VerificationEvent {
+	e := VerificationEvent{Issuer: issuer, Verifier: "jwt", Result: ResultOf(err), Reason: ReasonOf(err),
+		Alg: o.alg.String(), Cached: o.cached, Duration: time.Since(start)}
+	return e
 }
 
 // verifyToken is the full verification, without the cache lookup.
-func (v *Verifier) verifyToken(ctx context.Context, token string, now time.Time, audience []string) (*Claims, error) {
+func (v *Verifier) verifyToken(ctx context.Context, token string, now time.Time, audience []string, o *observed) (*Claims, error) {
 	var buf [24]jose.Member
 	p, members, err := decodeToken(token, v.s.algs, v.s.StrictRFC9068, buf[:0])
+	if o != nil && p.hdrOK {
+		o.alg = p.h.alg
+	}
 	if err != nil {
 		return nil, v.rejected(ctx, err, refusal{h: p.refusedHeader()})
 	}
@@ -245,7 +273,10 @@ func (v *Verifier) VerifySigned(ctx context.Context, jws, typ string) ([]byte, e
 // verifyCached serves a token verified before: the signature and shape
 // cannot have changed, but time passes, the caller may ask for another
 // audience, and the signing key may have left the key set.
-func (v *Verifier) verifyCached(ctx context.Context, token string, e *cacheEntry, now time.Time, audience []string) (*Claims, error) {
+func (v *Verifier) verifyCached(ctx context.Context, token string, e *cacheEntry, now time.Time, audience []string, o *observed) (*Claims, error) {
+	if o != nil {
+		o.alg, o.cached = e.header.alg, true
+	}
 	if err := CheckBinding(ctx, &e.claims.Claims); err != nil {
 		return nil, v.rejected(ctx, err, refusal{h: &e.header})
 	}
@@ -263,7 +294,10 @@ func (v *Verifier) verifyCached(ctx context.Context, token string, e *cacheEntry
 		// Verify afresh: the set changed in a way that no longer leads to
 		// the key that verified this token, and the full path reports why.
 		v.cache.remove(token)
-		return v.verifyToken(ctx, token, now, audience)
+		if o != nil {
+			o.cached = false
+		}
+		return v.verifyToken(ctx, token, now, audience, o)
 	}
 	return v.accepted(ctx, e.claims)
 }

@@ -129,6 +129,11 @@ type Config struct {
 	// Logger receives endpoint failures (Warn once per outage, Info at
 	// recovery) and refusals (Debug). Tokens and secrets are never logged.
 	Logger *slog.Logger
+	// Hooks observe verifications (Verifier "introspection"), requests to
+	// the endpoint and discovery, and evictions from the cache (Cache
+	// "introspection"); see core.Hooks. The key set behind JWTResponses
+	// reports to them too.
+	Hooks core.Hooks
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -58,8 +58,14 @@ func New(cfg Config) (*Introspector, error) {
 	if err != nil {
 		return nil, err
 	}
+	client := fetch.Client(s.HTTPClient)
+	if hook := s.Hooks.Fetch; hook != nil {
+		client = fetch.Observe(client, func(ctx context.Context, o fetch.Observation) {
+			hook(ctx, core.FetchEvent{Kind: core.FetchKind(o.Kind), Host: o.URL.Host, Status: o.Status, Bytes: o.Bytes, Duration: o.Duration, Err: o.Err})
+		})
+	}
 	in := &Introspector{
-		s: s, client: fetch.Client(s.HTTPClient), endpoint: s.URL,
+		s: s, client: client, endpoint: s.URL,
 		redact:   clientauth.NewRedactor(s.ClientID, s.ClientSecret),
 		slots:    make(chan struct{}, s.MaxInFlight),
 		inflight: map[[sha256.Size]byte]*flight.Call[*answer]{},
@@ -67,10 +73,14 @@ func New(cfg Config) (*Introspector, error) {
 	if !s.noCache {
 		in.cache = cache.New[[sha256.Size]byte, *answer](s.CacheSize, s.CacheBytes,
 			func(k [sha256.Size]byte) uint64 { return binary.LittleEndian.Uint64(k[:8]) })
+		if hook := s.Hooks.CacheEviction; hook != nil {
+			in.cache.OnEvict = func(n int) { hook(core.EvictionEvent{Cache: "introspection", Entries: n}) }
+		}
 	}
 	if s.JWTResponses {
 		if in.jwt, err = core.New(core.Config{Issuer: s.Issuer, HTTPClient: s.HTTPClient, Now: s.Now,
-			AllowInsecureHTTP: s.AllowInsecureHTTP, Logger: s.Logger, TokenCacheSize: -1}); err != nil {
+			AllowInsecureHTTP: s.AllowInsecureHTTP, Logger: s.Logger, TokenCacheSize: -1,
+			Hooks: core.Hooks{Fetch: s.Hooks.Fetch, KeySet: s.Hooks.KeySet}}); err != nil {
 			return nil, fmt.Errorf("introspect: %w", err)
 		}
 	}
@@ -88,27 +98,43 @@ func New(cfg Config) (*Introspector, error) {
 // core.ErrUnavailable (503 with Retry-After in every adapter) and is never
 // remembered as inactive.
 func (in *Introspector) Verify(ctx context.Context, token string, audience ...string) (*core.Claims, error) {
+	hook := in.s.Hooks.Verification
+	if hook == nil {
+		c, _, err := in.verify(ctx, token, audience)
+		return c, err
+	}
+	start := time.Now()
+	c, cached, err := in.verify(ctx, token, audience)
+	hook(ctx, core.VerificationEvent{Issuer: in.s.Issuer, Verifier: "introspection", Result: core.ResultOf(err),
+		Reason: core.ReasonOf(err), Cached: cached, Duration: time.Since(start)})
+	return c, err
+}
+
+// verify is Verify, also telling whether the answer came from the cache.
+func (in *Introspector) verify(ctx context.Context, token string, audience []string) (*core.Claims, bool, error) {
 	if !validAudience(audience) {
-		return nil, errNoAudience
+		return nil, false, errNoAudience
 	}
 	if len(token) > in.s.MaxTokenSize {
-		return nil, errOversize
+		return nil, false, errOversize
 	}
 	if !b64token(token) {
-		return nil, errMalformed
+		return nil, false, errMalformed
 	}
 	key := sha256.Sum256([]byte(token))
 	now := in.s.Now()
 	if in.cache != nil {
 		if a, ok := in.cache.Get(key); ok && now.Before(a.until) {
-			return in.accept(ctx, a, now, audience)
+			c, err := in.accept(ctx, a, now, audience)
+			return c, true, err
 		}
 	}
 	a, err := in.lookup(ctx, key, token)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return in.accept(ctx, a, now, audience)
+	c, err := in.accept(ctx, a, now, audience)
+	return c, false, err
 }
 
 // lookup asks the endpoint about token, once however many requests need

@@ -27,6 +27,9 @@ func (in *Introspector) introspect(ctx context.Context, token string) (*answer, 
 	ctx, cancel := context.WithTimeout(ctx, in.s.Timeout)
 	defer cancel()
 	endpoint, err := in.endpointURL(ctx)
+	if in.s.Hooks.Fetch != nil {
+		ctx = fetch.WithKind(ctx, string(core.FetchIntrospection))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +167,9 @@ func (in *Introspector) endpointURL(ctx context.Context) (string, error) {
 	in.mu.Unlock()
 	if u != "" {
 		return u, nil
+	}
+	if in.s.Hooks.Fetch != nil {
+		ctx = fetch.WithKind(ctx, string(core.FetchDiscovery))
 	}
 	md, err := fetch.Discover(ctx, in.client, in.s.Issuer, in.s.MaxResponseSize)
 	if err != nil {

@@ -16,6 +16,9 @@ const shards = 32
 // Cache maps keys to values, bounded in entries and bytes. The caller
 // gives each value's size and picks its shard.
 type Cache[K comparable, V any] struct {
+	// OnEvict, when set before use, is told how many entries a Put
+	// dropped to stay within the bounds (not those replaced or removed).
+	OnEvict func(n int)
 	shardOf func(K) uint64
 	shards  [shards]shard[K, V]
 }
@@ -65,17 +68,22 @@ func (c *Cache[K, V]) Put(k K, v V, size int) {
 	if size > s.maxBytes {
 		return
 	}
+	evicted := 0
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.deleteLocked(k)
 	for len(s.entries) > 0 && (len(s.entries) >= s.maxCount || s.bytes+size > s.maxBytes) {
 		for victim := range s.entries {
 			s.deleteLocked(victim)
+			evicted++
 			break
 		}
 	}
 	s.entries[k] = item[V]{v: v, size: size}
 	s.bytes += size
+	s.mu.Unlock()
+	if evicted > 0 && c.OnEvict != nil {
+		c.OnEvict(evicted)
+	}
 }
 
 // Remove drops the entry for k, if any.
