@@ -173,6 +173,7 @@ type settings struct {
 	algs         jose.AlgSet
 	cacheEntries int
 	claims       claimRules
+	wallClock    bool // Now is time.Now: a time read for the hooks serves as now
 }
 
 func (c Config) settings() (*settings, error) {
@@ -232,7 +233,7 @@ func (c Config) settings() (*settings, error) {
 		s.TokenCacheBytes = DefaultTokenCacheBytes
 	}
 	if s.Now == nil {
-		s.Now = time.Now
+		s.Now, s.wallClock = time.Now, true
 	}
 	scopes, err := compileScopeClaims(c.ScopeClaims)
 	if err != nil {

@@ -50,6 +50,10 @@ func (v *Verifier) Prefetch(ctx context.Context) error {
 // KeySetStatus reports the state of the key cache.
 func (v *Verifier) KeySetStatus() KeySetStatus { return v.keys.status() }
 
+// KeySetStatuses is [Verifier.KeySetStatus] as a list of one, the shape
+// [MultiIssuer.KeySetStatuses] has, for code that reports on either.
+func (v *Verifier) KeySetStatuses() []KeySetStatus { return []KeySetStatus{v.keys.status()} }
+
 // TokenCacheStats reports the size of the verified-token cache (zero when
 // it is off).
 func (v *Verifier) TokenCacheStats() TokenCacheStats {
@@ -79,6 +83,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 	}
 	var o observed
 	start := time.Now()
+	o.start = start
 	c, err := v.verify(ctx, token, audience, &o)
 	hook(ctx, o.event(v.s.Issuer, err, start))
 	return c, err
@@ -91,7 +96,12 @@ func (v *Verifier) verify(ctx context.Context, token string, audience []string, 
 	if len(token) > v.s.MaxTokenSize {
 		return nil, v.rejected(ctx, errOversize, refusal{})
 	}
-	now := v.s.Now()
+	var now time.Time
+	if o != nil && v.s.wallClock {
+		now = o.start // one clock read fewer when observed
+	} else {
+		now = v.s.Now()
+	}
 	if v.cache != nil {
 		if e := v.cache.get(token); e != nil {
 			return v.verifyCached(ctx, token, e, now, audience, o)
@@ -102,13 +112,17 @@ func (v *Verifier) verify(ctx context.Context, token string, audience []string, 
 
 // observed is what a verification learned for the Verification hook.
 type observed struct {
+	start  time.Time
 	alg    jose.Alg
 	cached bool
 }
 
 func (o *observed) event(issuer string, err error, start time.Time) VerificationEvent {
-	e := VerificationEvent{Issuer: issuer, Verifier: "jwt", Result: ResultOf(err), Reason: ReasonOf(err),
+	e := VerificationEvent{Issuer: issuer, Verifier: "jwt", Result: ResultAccepted,
 		Alg: o.alg.String(), Cached: o.cached, Duration: time.Since(start)}
+	if err != nil {
+		e.Result, e.Reason = ResultOf(err), ReasonOf(err)
+	}
 	return e
 }
 

@@ -3,6 +3,8 @@ package introspect_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -66,5 +68,35 @@ func TestHooks(t *testing.T) {
 	if len(fetches) != 2 || fetches[0].Kind != core.FetchIntrospection || fetches[0].Status != 200 ||
 		fetches[1].Kind != core.FetchIntrospection || fetches[1].Status != http.StatusBadGateway {
 		t.Errorf("fetches: %+v", fetches)
+	}
+}
+
+// One readiness probe covers a MultiIssuer and an Introspector: ready
+// while both are, 503 naming the introspection endpoint while it fails.
+func TestReadinessCoversEveryVerifier(t *testing.T) {
+	e := newEnv(t, introspect.Config{})
+	jwts := authtest.NewServer()
+	defer jwts.Close()
+	m, err := core.NewMultiIssuer(core.Config{Issuer: jwts.Issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Prefetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := core.ReadinessHandler(m, e.in)
+	probe := func() (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := probe(); code != 200 {
+		t.Fatalf("both up: %d %s", code, body)
+	}
+	e.srv.SetIntrospectionFault(&authtest.Fault{Status: http.StatusInternalServerError})
+	e.in.Verify(context.Background(), e.opaque(nil), audience)
+	if code, body := probe(); code != 503 || !strings.Contains(body, "introspection") {
+		t.Errorf("endpoint failing: %d %s", code, body)
 	}
 }
