@@ -14,7 +14,7 @@ func TestConformance(t *testing.T) { adaptertest.Run(t, build) }
 func TestRejections(t *testing.T) { adaptertest.RunRejections(t, build) }
 
 func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) http.Handler {
-	opts := core.Options{Realm: o.Realm, Optional: o.Optional, ResourceMetadata: o.ResourceMetadata, DPoP: o.DPoP}
+	opts := core.Options{Realm: o.Realm, Optional: o.Optional, ResourceMetadata: o.ResourceMetadata, DPoP: o.DPoP, Logger: o.Logger}
 	if o.Cookie != "" {
 		opts.Extractor = core.FromCookie(o.Cookie)
 	}

@@ -3,7 +3,10 @@ package core
 import (
 	"context"
 	"crypto/x509"
+	"errors"
+	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/bearerkit/bearerkit/internal/authctx"
 )
@@ -55,6 +58,30 @@ type Options struct {
 	// means the certificate of the request's TLS connection. Behind a
 	// proxy that terminates TLS, see [ClientCertificateFromHeader].
 	ClientCertificate func(r *http.Request) (*x509.Certificate, error)
+	// Logger receives, at Debug and with the request's context, every
+	// request the middleware and its route-level checks refuse: the
+	// status, the reason and, for 403, the scopes the route requires. The
+	// verifier logs why it refused a token (Config.Logger), at Warn for
+	// configuration-shaped failures; this covers the rest, such as 400
+	// for two tokens and 403 for a missing scope. nil logs nothing.
+	Logger *slog.Logger
+}
+
+// LogRefusal logs a refused request to opts.Logger (see [Options.Logger]);
+// route is the pattern the request was routed to ("" when unknown). The
+// adapters of this module call it for every failure they answer.
+func LogRefusal(r *http.Request, route string, opts Options, err error) {
+	if opts.Logger == nil || !opts.Logger.Enabled(r.Context(), slog.LevelDebug) {
+		return
+	}
+	resp := NewErrorResponse(err, opts)
+	attrs := []any{"status", resp.Status, "error", resp.Code, "reason", string(ReasonOf(err)),
+		"method", r.Method, "route", route}
+	var e *Error
+	if errors.As(err, &e) && len(e.Scopes) > 0 {
+		attrs = append(attrs, "required_scopes", strings.Join(e.Scopes, " "))
+	}
+	opts.Logger.DebugContext(r.Context(), "bearerkit: request refused", attrs...)
 }
 
 // Authenticate extracts the request's token as opts says and verifies it
@@ -163,10 +190,14 @@ type guard struct {
 func MiddlewareWithOptions(v TokenVerifier, opts Options, audience ...string) func(http.Handler) http.Handler {
 	authctx.MustAudience(audience)
 	audience = append([]string(nil), audience...)
-	g := &guard{opts: opts, fail: opts.ErrorHandler}
-	if g.fail == nil {
-		g.fail = func(w http.ResponseWriter, _ *http.Request, err error) { NewErrorResponse(err, opts).Write(w) }
+	answer := opts.ErrorHandler
+	if answer == nil {
+		answer = func(w http.ResponseWriter, _ *http.Request, err error) { NewErrorResponse(err, opts).Write(w) }
 	}
+	g := &guard{opts: opts, fail: func(w http.ResponseWriter, r *http.Request, err error) {
+		LogRefusal(r, r.Pattern, opts, err)
+		answer(w, r, err)
+	}}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if opts.Skip != nil && opts.Skip(routed(r, next)) {

@@ -18,6 +18,7 @@ package echoauth
 import (
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 
@@ -53,6 +54,10 @@ func WithCookie(name string) Option { return WithExtractor(core.FromCookie(name)
 // WithOptionalCredentials lets requests without any token through without
 // claims; a token that is present must still be valid.
 func WithOptionalCredentials() Option { return func(a *Auth) { a.opts.Optional = true } }
+
+// WithLogger logs every refused request at Debug, with its status, reason
+// and the scopes a route requires (see core.Options.Logger).
+func WithLogger(l *slog.Logger) Option { return func(a *Auth) { a.opts.Logger = l } }
 
 // WithDPoP accepts DPoP-bound tokens (RFC 9449) as d says: the DPoP scheme
 // with one proof header, DPoP challenges, nonces, and bearer tokens
@@ -177,6 +182,7 @@ func Claims(c echo.Context) (*core.Claims, bool) {
 }
 
 func (a *Auth) fail(c echo.Context, err error) error {
+	core.LogRefusal(c.Request(), c.Path(), a.opts, err)
 	if a.onError != nil {
 		return a.onError(c, err)
 	}

@@ -37,6 +37,9 @@ func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) ht
 	if o.DPoP != nil {
 		opts = append(opts, echoauth.WithDPoP(o.DPoP))
 	}
+	if o.Logger != nil {
+		opts = append(opts, echoauth.WithLogger(o.Logger))
+	}
 	if o.CustomErrors {
 		opts = append(opts, echoauth.WithErrorHandler(func(c echo.Context, err error) error {
 			status, failure, body := adaptertest.Custom(err)

@@ -13,6 +13,7 @@ package ginauth
 
 import (
 	"crypto/x509"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -62,6 +63,10 @@ func WithCookie(name string) Option {
 // WithOptionalCredentials lets requests without any token through without
 // claims; a token that is present must still be valid.
 func WithOptionalCredentials() Option { return func(a *Auth) { a.opts.Optional = true } }
+
+// WithLogger logs every refused request at Debug, with its status, reason
+// and the scopes a route requires (see core.Options.Logger).
+func WithLogger(l *slog.Logger) Option { return func(a *Auth) { a.opts.Logger = l } }
 
 // WithDPoP accepts DPoP-bound tokens (RFC 9449) as d says: the DPoP scheme
 // with one proof header, DPoP challenges, nonces, and bearer tokens
@@ -193,6 +198,7 @@ func Claims(c *gin.Context) (*core.Claims, bool) {
 }
 
 func (a *Auth) fail(c *gin.Context, err error) {
+	core.LogRefusal(c.Request, c.FullPath(), a.opts, err)
 	if a.onError != nil {
 		a.onError(c, err)
 		if !c.IsAborted() {

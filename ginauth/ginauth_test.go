@@ -38,6 +38,9 @@ func build(v core.TokenVerifier, o adaptertest.Options, reached func(string)) ht
 	if o.DPoP != nil {
 		opts = append(opts, ginauth.WithDPoP(o.DPoP))
 	}
+	if o.Logger != nil {
+		opts = append(opts, ginauth.WithLogger(o.Logger))
+	}
 	if o.CustomErrors {
 		opts = append(opts, ginauth.WithErrorHandler(func(c *gin.Context, err error) {
 			status, failure, body := adaptertest.Custom(err)

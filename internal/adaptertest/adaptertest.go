@@ -11,10 +11,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,6 +43,11 @@ type Options struct {
 	ResourceMetadata string
 	// DPoP is the DPoP policy (nil for none).
 	DPoP *core.DPoP
+	// LogRefusals makes the table give each handler a Logger, which every
+	// refused request must reach once and no accepted one at all.
+	LogRefusals bool
+	// Logger is what the builder must pass on (core.Options.Logger).
+	Logger *slog.Logger
 }
 
 // MetadataURL is the resource metadata URL of the table's option set.
@@ -144,6 +151,7 @@ var optionSets = map[string]Options{
 	"optional":      {Optional: true},
 	"skipper":       {SkipHealth: true},
 	"metadata":      {ResourceMetadata: MetadataURL},
+	"logger":        {LogRefusals: true},
 	"all":           {Realm: "orders", CustomErrors: true, Cookie: "access_token", Optional: true, SkipHealth: true, ResourceMetadata: MetadataURL},
 }
 
@@ -493,6 +501,10 @@ func check(t *testing.T, build Builder, vk verifierKind, opts Options, r row, cl
 	if r.down {
 		v = vk.down
 	}
+	var logs lockedBuilder
+	if opts.LogRefusals {
+		opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	h := build(v, opts, func(route string) { reached.Store(route) })
 	method := r.method
 	if method == "" {
@@ -576,6 +588,17 @@ func check(t *testing.T, build Builder, vk verifierKind, opts Options, r row, cl
 	}
 	if got != want.reached {
 		t.Errorf("handler reached: %q, want %q", got, want.reached)
+	}
+	if opts.LogRefusals {
+		lines := strings.Count(logs.String(), "bearerkit: request refused")
+		switch {
+		case want.status == 200 && lines != 0:
+			t.Errorf("an accepted request was logged as refused:\n%s", logs.String())
+		case want.status != 200 && (lines != 1 || !strings.Contains(logs.String(), "status="+strconv.Itoa(want.status))):
+			t.Errorf("refusal log for %d:\n%s", want.status, logs.String())
+		case want.status == 403 && !strings.Contains(logs.String(), "required_scopes="):
+			t.Errorf("403 log without the required scopes:\n%s", logs.String())
+		}
 	}
 }
 
