@@ -174,6 +174,9 @@ type settings struct {
 	cacheEntries int
 	claims       claimRules
 	wallClock    bool // Now is time.Now: a time read for the hooks serves as now
+	// hookIssuer names the issuer in hook events: the configured issuer,
+	// or for a dynamic issuer the bounded label DynamicIssuers gives it.
+	hookIssuer string
 }
 
 func (c Config) settings() (*settings, error) {
@@ -235,6 +238,7 @@ func (c Config) settings() (*settings, error) {
 	if s.Now == nil {
 		s.Now, s.wallClock = time.Now, true
 	}
+	s.hookIssuer = c.Issuer
 	scopes, err := compileScopeClaims(c.ScopeClaims)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/bearerkit/bearerkit/dpop"
 	"github.com/bearerkit/bearerkit/internal/authctx"
@@ -44,6 +45,11 @@ type DPoP struct {
 	// Set it only behind a proxy that overwrites both on every request:
 	// whoever can set them chooses the URL that proofs are checked against.
 	TrustForwardedHeaders bool
+	// Hooks.Verification, when set, sees one event per request made with
+	// the DPoP scheme (Verifier "dpop"): the outcome of proof and token
+	// together, after the replay check. The token's own verification is
+	// reported by its verifier's hooks as well.
+	Hooks Hooks
 }
 
 // errDPoPConfig is the error of a middleware whose DPoP settings cannot
@@ -78,6 +84,21 @@ func dpopCredential(r *http.Request) (string, bool) {
 // to the proof's key. cert is the request's client certificate, for a
 // token bound to both.
 func authenticateDPoP(v TokenVerifier, r *http.Request, d *DPoP, token string, cert []byte, audience []string) (*Claims, error) {
+	hook := d.Hooks.Verification
+	if hook == nil {
+		return checkDPoP(v, r, d, token, cert, audience)
+	}
+	start := time.Now()
+	c, err := checkDPoP(v, r, d, token, cert, audience)
+	e := VerificationEvent{Verifier: "dpop", Result: ResultAccepted, Duration: time.Since(start)}
+	if err != nil {
+		e.Result, e.Reason = ResultOf(err), ReasonOf(err)
+	}
+	hook(r.Context(), e)
+	return c, err
+}
+
+func checkDPoP(v TokenVerifier, r *http.Request, d *DPoP, token string, cert []byte, audience []string) (*Claims, error) {
 	if !plausibleCredential(token) {
 		return nil, dpopScheme(errBadRequest)
 	}

@@ -425,3 +425,45 @@ func mustProofVerifier(t *testing.T) *dpop.Verifier {
 	}
 	return v
 }
+
+// DPoP.Hooks sees each DPoP request's final outcome: a proof refused after
+// its token passed (a replay) is a refusal, and a store failure is
+// unavailable.
+func TestDPoPHooks(t *testing.T) {
+	var results []string
+	hooks := core.Hooks{Verification: func(_ context.Context, e core.VerificationEvent) {
+		results = append(results, e.Verifier+" "+string(e.Result)+" "+string(e.Reason))
+	}}
+	failing := false
+	store := storeFunc(func(context.Context, string, time.Time) (bool, error) {
+		if failing {
+			return false, errors.New("down")
+		}
+		return true, nil
+	})
+	seen := map[string]bool{}
+	replay := storeFunc(func(ctx context.Context, key string, exp time.Time) (bool, error) {
+		if fresh, err := store(ctx, key, exp); err != nil || !fresh {
+			return fresh, err
+		}
+		fresh := !seen[key]
+		seen[key] = true
+		return fresh, nil
+	})
+	dv, err := dpop.NewVerifier(dpop.Config{Replay: replay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newDPoPEnv(t, &core.DPoP{Verifier: dv, Hooks: hooks}, core.Options{})
+	tok := e.token()
+	proof := e.proof(t, "http://api.example/orders", tok, "")
+	serve(e.handler, request("http://api.example/orders", tok, proof))
+	serve(e.handler, request("http://api.example/orders", tok, proof))
+	serve(e.handler, request("http://api.example/orders", tok, "junk"))
+	failing = true
+	serve(e.handler, request("http://api.example/orders", tok, e.proof(t, "http://api.example/orders", tok, "")))
+	want := []string{"dpop accepted ", "dpop refused invalid_dpop_proof", "dpop refused invalid_dpop_proof", "dpop unavailable replay_store_unavailable"}
+	if strings.Join(results, "|") != strings.Join(want, "|") {
+		t.Errorf("events %q, want %q", results, want)
+	}
+}

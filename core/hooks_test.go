@@ -185,3 +185,54 @@ func TestMultiIssuerHooks(t *testing.T) {
 		t.Errorf("first config: %v, want %v", got, want)
 	}
 }
+
+// Dynamic issuers appear in hook events and statuses by their label, never
+// by the token's iss; their verifiers report to DynamicIssuers.Hooks.
+func TestDynamicIssuerHookLabels(t *testing.T) {
+	clk := newClock()
+	t1 := authtest.NewServer(authtest.WithTLS(), authtest.WithClock(clk.Now), authtest.WithAlgorithm("EdDSA"))
+	defer t1.Close()
+	t2 := authtest.NewServer(authtest.WithTLS(), authtest.WithClock(clk.Now), authtest.WithAlgorithm("EdDSA"))
+	defer t2.Close()
+	clients := map[string]*http.Client{t1.Issuer: t1.Client(), t2.Issuer: t2.Client()}
+	rec := &recorder{}
+	m, err := core.NewDynamicMultiIssuer(core.DynamicIssuers{
+		Accept: func(iss string) bool { return clients[iss] != nil },
+		Config: func(iss string) core.Config { return core.Config{HTTPClient: clients[iss], Now: clk.Now} },
+		Hooks:  rec.hooks(),
+		Label: func(iss string) string {
+			if iss == t1.Issuer {
+				return "tenant-one"
+			}
+			return "other-tenants"
+		},
+		Now: clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, srv := range []*authtest.Server{t1, t2} {
+		if _, err := m.Verify(context.Background(), srv.Token(testAudience), testAudience); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := rec.seen()
+	if len(got) != 2 || got[0].issuer != "tenant-one" || got[1].issuer != "other-tenants" {
+		t.Errorf("verification issuers %+v", got)
+	}
+	rec.mu.Lock()
+	for _, k := range rec.keySets {
+		if k.Issuer != "tenant-one" && k.Issuer != "other-tenants" {
+			t.Errorf("key set event names %q", k.Issuer)
+		}
+	}
+	rec.mu.Unlock()
+	labels := map[string]bool{}
+	for _, st := range m.KeySetStatuses() {
+		labels[st.Label] = true
+	}
+	if !labels["tenant-one"] || !labels["other-tenants"] || len(labels) != 2 {
+		t.Errorf("status labels %v", labels)
+	}
+}

@@ -230,7 +230,7 @@ func (c *keyCache) run(call *flight.Call[*keySet], noCache bool) {
 
 // report logs the outcome of a fetch and tells the KeySet hook.
 func (c *keyCache) report(set *keySet, err error, recovered, outageBegins bool, retryIn time.Duration, failures int) {
-	e := KeySetEvent{Issuer: c.s.Issuer, Err: err}
+	e := KeySetEvent{Issuer: c.s.hookIssuer, Err: err}
 	switch {
 	case err == nil && recovered:
 		c.log.Info("bearerkit: key set recovered", "keys", len(set.keys), "skipped", set.skipped)

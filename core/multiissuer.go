@@ -71,10 +71,16 @@ type DynamicIssuers struct {
 	// Logger receives refusals of unknown issuers; nil means the Logger of
 	// the first static Config, if any.
 	Logger *slog.Logger
-	// Hooks receive the verifications refused before any issuer is chosen;
-	// unset (no field set) means the Hooks of the first static Config, if
-	// any. Give Config's results the same Hooks.
+	// Hooks observe the dynamic issuers' verifiers (whatever Config
+	// returns for Hooks) and the verifications refused before any issuer
+	// is chosen; unset (no field set) means the Hooks of the first static
+	// Config, if any. Their events name a dynamic issuer by Label, never by
+	// the token's iss, so that an attacker cannot mint label values.
 	Hooks Hooks
+	// Label names a dynamic issuer in hook events, such as "entra" or a
+	// tenant name from a table of your own; it must return one of a small,
+	// fixed set of values. nil means "dynamic" for every dynamic issuer.
+	Label func(issuer string) string
 	// Now is the clock for the rate; nil means time.Now.
 	Now func() time.Time
 }
@@ -138,8 +144,7 @@ func newMultiIssuer(d *DynamicIssuers, cfgs []Config) (*MultiIssuer, error) {
 		if h := d.Hooks; h.Verification != nil || h.Fetch != nil || h.KeySet != nil || h.CacheEviction != nil {
 			m.hooks = d.Hooks
 		}
-		// Dynamic issuers' hooks are known only once admitted.
-		m.observed = true
+		m.observed = m.observed || m.hooks.Verification != nil
 		if len(cfgs) == 0 {
 			m.now = d.Now
 		}
@@ -168,6 +173,24 @@ func newMultiIssuer(d *DynamicIssuers, cfgs []Config) (*MultiIssuer, error) {
 }
 
 // newVerifier makes a verifier that uses the shared token cache.
+// newDynamicVerifier is newVerifier for an admitted dynamic issuer, whose
+// hook events carry its label.
+func (m *MultiIssuer) newDynamicVerifier(cfg Config) (*Verifier, error) {
+	label := "dynamic"
+	if m.dyn.cfg.Label != nil {
+		label = m.dyn.cfg.Label(cfg.Issuer)
+	}
+	s, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	s.hookIssuer = label
+	s.cacheEntries = 0
+	v := newVerifierFrom(s)
+	v.cache = m.cache
+	return v, nil
+}
+
 func (m *MultiIssuer) newVerifier(cfg Config) (*Verifier, error) {
 	cfg.TokenCacheSize = -1
 	v, err := New(cfg)
@@ -190,7 +213,7 @@ func (m *MultiIssuer) Verify(ctx context.Context, token string, audience ...stri
 	c, v, err := m.verify(ctx, token, audience, &o)
 	hook, issuer := m.hooks.Verification, ""
 	if v != nil {
-		hook, issuer = v.s.Hooks.Verification, v.s.Issuer
+		hook, issuer = v.s.Hooks.Verification, v.s.hookIssuer
 	}
 	if hook != nil {
 		hook(ctx, o.event(issuer, err, start))
@@ -412,7 +435,8 @@ func (d *dynamicIssuers) verifier(ctx context.Context, m *MultiIssuer, iss strin
 		cfg = d.cfg.Config(iss)
 	}
 	cfg.Issuer = iss
-	v, err := m.newVerifier(cfg)
+	cfg.Hooks = m.hooks
+	v, err := m.newDynamicVerifier(cfg)
 	if err != nil {
 		d.mu.Unlock()
 		m.log.WarnContext(ctx, "bearerkit: DynamicIssuers.Config is not valid for an accepted issuer",

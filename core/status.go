@@ -24,13 +24,16 @@ type KeySetStatus struct {
 	Failures    int       // consecutive failed attempts
 	NextRetry   time.Time // the next scheduled attempt while no usable set is held
 	JWKSURL     string    // configured or discovered; "" before discovery
+	// Label names the issuer in hook events and metrics: the issuer, or
+	// for a MultiIssuer's dynamic issuer its DynamicIssuers.Label.
+	Label string
 }
 
 func (c *keyCache) status() KeySetStatus {
 	now := c.s.Now()
 	c.mu.Lock()
 	st := KeySetStatus{
-		Issuer: c.s.Issuer, LastAttempt: c.lastAttempt, LastError: c.lastErr,
+		Issuer: c.s.Issuer, Label: c.s.hookIssuer, LastAttempt: c.lastAttempt, LastError: c.lastErr,
 		Failures: c.failures, NextRetry: c.retryAt, JWKSURL: c.jwksURL,
 	}
 	c.mu.Unlock()

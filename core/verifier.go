@@ -26,6 +26,10 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newVerifierFrom(s), nil
+}
+
+func newVerifierFrom(s *settings) *Verifier {
 	log := s.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -35,7 +39,7 @@ func New(cfg Config) (*Verifier, error) {
 		v.cache = newTokenCache(s.cacheEntries, s.TokenCacheBytes)
 		v.cache.observeEvictions(s.Hooks)
 	}
-	return v, nil
+	return v
 }
 
 // Issuer returns the configured issuer.
@@ -85,7 +89,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 	start := time.Now()
 	o.start = start
 	c, err := v.verify(ctx, token, audience, &o)
-	hook(ctx, o.event(v.s.Issuer, err, start))
+	hook(ctx, o.event(v.s.hookIssuer, err, start))
 	return c, err
 }
 

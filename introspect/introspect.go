@@ -60,8 +60,15 @@ func New(cfg Config) (*Introspector, error) {
 	}
 	client := fetch.Client(s.HTTPClient)
 	if hook := s.Hooks.Fetch; hook != nil {
+		red := clientauth.NewRedactor(s.ClientID, s.ClientSecret)
 		client = fetch.Observe(client, func(ctx context.Context, o fetch.Observation) {
-			hook(ctx, core.FetchEvent{Kind: core.FetchKind(o.Kind), Host: o.URL.Host, Status: o.Status, Bytes: o.Bytes, Duration: o.Duration, Err: o.Err})
+			err := o.Err
+			if err != nil {
+				if msg := red.Clean(err.Error()); msg != err.Error() {
+					err = errors.New(msg) // a transport may quote what it sent
+				}
+			}
+			hook(ctx, core.FetchEvent{Kind: core.FetchKind(o.Kind), Host: o.URL.Host, Status: o.Status, Bytes: o.Bytes, Duration: o.Duration, Err: err})
 		})
 	}
 	in := &Introspector{

@@ -37,7 +37,8 @@
 // token request, becomes a client span ("bearerkit fetch jwks", "bearerkit
 // fetch introspection", "bearerkit token request"), a child of the span in
 // the request's context, with the attributes above; a failure sets the
-// span's status to Error.
+// span's status to Error, described by its error.type alone (error texts may
+// quote what a server sent).
 package otelbearer
 
 import (
@@ -159,18 +160,41 @@ func New(opts ...Option) (*Observer, error) {
 		now := time.Now()
 		for _, v := range o.observed {
 			statuses := v.KeySetStatuses()
+			// Dynamic issuers share their label: the oldest set and the
+			// worst usability among them stand for all.
+			type labelState struct {
+				age    float64
+				loaded bool
+				usable bool
+			}
+			byLabel := map[string]*labelState{}
+			var order []string
 			for _, st := range statuses {
-				iss := metric.WithAttributes(attribute.String("bearerkit.issuer", st.Issuer))
-				if st.Loaded {
-					ob.ObserveFloat64(age, now.Sub(st.FetchedAt).Seconds(), iss)
+				ls := byLabel[st.Label]
+				if ls == nil {
+					ls = &labelState{usable: true}
+					byLabel[st.Label] = ls
+					order = append(order, st.Label)
 				}
-				ob.ObserveInt64(usable, boolInt(st.Usable), iss)
+				if st.Loaded {
+					ls.loaded = true
+					ls.age = max(ls.age, now.Sub(st.FetchedAt).Seconds())
+				}
+				ls.usable = ls.usable && st.Usable
+			}
+			for _, label := range order {
+				ls := byLabel[label]
+				iss := metric.WithAttributes(attribute.String("bearerkit.issuer", label))
+				if ls.loaded {
+					ob.ObserveFloat64(age, ls.age, iss)
+				}
+				ob.ObserveInt64(usable, boolInt(ls.usable), iss)
 			}
 			// A Verifier's cache is its issuer's; a MultiIssuer's is shared
 			// by all of them ("").
 			owner := ""
 			if len(statuses) == 1 {
-				owner = statuses[0].Issuer
+				owner = statuses[0].Label
 			}
 			ob.ObserveInt64(entries, int64(v.TokenCacheStats().Entries), metric.WithAttributes(attribute.String("bearerkit.issuer", owner)))
 		}
@@ -187,11 +211,22 @@ func New(opts ...Option) (*Observer, error) {
 	return o, nil
 }
 
-// Observe adds a verifier to the gauges.
-func (o *Observer) Observe(v Observable) {
+// Observe adds a verifier to the gauges until stop is called (call it
+// when the verifier is closed).
+func (o *Observer) Observe(v Observable) (stop func()) {
 	o.mu.Lock()
 	o.observed = append(o.observed, v)
 	o.mu.Unlock()
+	return func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		for i, w := range o.observed {
+			if w == v {
+				o.observed = append(o.observed[:i], o.observed[i+1:]...)
+				return
+			}
+		}
+	}
 }
 
 // Hooks returns the hooks of core and introspect configurations.
@@ -208,6 +243,11 @@ func (o *Observer) Hooks() core.Hooks {
 func (o *Observer) ClientHooks() clientcreds.Hooks {
 	return clientcreds.Hooks{TokenRequest: o.tokenRequest}
 }
+
+// maxSeries bounds the verification series otelbearer keeps. bearerkit's
+// own events stay far below it: issuers from the configuration, reasons
+// and algorithms from fixed lists.
+const maxSeries = 2000
 
 type verificationKey struct {
 	verifier, issuer string
@@ -233,6 +273,7 @@ func (o *Observer) verification(ctx context.Context, e core.VerificationEvent) {
 	if s == nil {
 		s = o.newSeries(k)
 	}
+	// (newSeries folds keys beyond maxSeries into one overflow series.)
 	s.n.Add(1)
 	if !e.Cached {
 		// Cache hits take well under a microsecond; the histogram is for
@@ -247,6 +288,14 @@ func (o *Observer) newSeries(k verificationKey) *series {
 	defer o.countsMu.Unlock()
 	if s := o.counts[k]; s != nil {
 		return s
+	}
+	if len(o.counts) >= maxSeries {
+		// A Hooks shared with code that names issuers freely must not grow
+		// without bound: the rest are counted together.
+		k = verificationKey{verifier: k.verifier, issuer: "_overflow", result: k.result}
+		if s := o.counts[k]; s != nil {
+			return s
+		}
 	}
 	set := attribute.NewSet(
 		attribute.String("bearerkit.verifier", k.verifier),
@@ -269,12 +318,13 @@ func (o *Observer) fetch(ctx context.Context, e core.FetchEvent) {
 	if e.Status != 0 {
 		attrs = append(attrs, attribute.Int("http.response.status_code", e.Status))
 	}
-	failed := e.Err != nil || e.Status >= 400
-	if failed {
-		attrs = append(attrs, attribute.String("error.type", errorType(e.Status, e.Err)))
+	failure := ""
+	if e.Err != nil || e.Status >= 400 {
+		failure = errorType(e.Status, e.Err)
+		attrs = append(attrs, attribute.String("error.type", failure))
 	}
 	o.fetchDuration.Record(ctx, e.Duration.Seconds(), metric.WithAttributes(attrs...))
-	o.span(ctx, "bearerkit fetch "+string(e.Kind), e.Duration, attrs, failed, e.Err)
+	o.span(ctx, "bearerkit fetch "+string(e.Kind), e.Duration, attrs, failure)
 }
 
 func (o *Observer) keySet(e core.KeySetEvent) {
@@ -293,24 +343,24 @@ func (o *Observer) tokenRequest(ctx context.Context, e clientcreds.TokenRequestE
 	if e.Status != 0 {
 		attrs = append(attrs, attribute.Int("http.response.status_code", e.Status))
 	}
+	failure := ""
 	if e.Err != nil {
-		attrs = append(attrs, attribute.String("error.type", errorType(e.Status, e.Err)))
+		failure = errorType(e.Status, e.Err)
+		attrs = append(attrs, attribute.String("error.type", failure))
 	}
 	o.tokenDuration.Record(ctx, e.Duration.Seconds(), metric.WithAttributes(attrs...))
-	o.span(ctx, "bearerkit token request", e.Duration, attrs, e.Err != nil, e.Err)
+	o.span(ctx, "bearerkit token request", e.Duration, attrs, failure)
 }
 
 // span records a finished client operation as a span that began d ago.
-func (o *Observer) span(ctx context.Context, name string, d time.Duration, attrs []attribute.KeyValue, failed bool, err error) {
+// A failure's status names its error.type only: error texts may quote
+// what a server sent.
+func (o *Observer) span(ctx context.Context, name string, d time.Duration, attrs []attribute.KeyValue, failure string) {
 	end := time.Now()
 	_, s := o.tracer.Start(ctx, name, trace.WithTimestamp(end.Add(-d)),
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	if failed {
-		desc := "failed"
-		if err != nil {
-			desc = err.Error()
-		}
-		s.SetStatus(codes.Error, desc)
+	if failure != "" {
+		s.SetStatus(codes.Error, failure)
 	}
 	s.End(trace.WithTimestamp(end))
 }

@@ -3,6 +3,7 @@ package otelbearer_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -189,4 +190,45 @@ func equalMaps[K comparable, V comparable](a, b map[K]V) bool {
 		}
 	}
 	return true
+}
+
+// However many issuer names reach the hooks, the series stay bounded: the
+// rest are counted together.
+func TestSeriesBounded(t *testing.T) {
+	obs, reader, _ := setup(t)
+	hook := obs.Hooks().Verification
+	for i := range 3000 {
+		hook(context.Background(), core.VerificationEvent{Verifier: "jwt", Issuer: "https://issuer.example/" + strconv.Itoa(i), Result: core.ResultAccepted, Cached: true})
+	}
+	points := collect(t, reader)["bearerkit.verifications"].Data.(metricdata.Sum[int64]).DataPoints
+	var total, overflow int64
+	for _, dp := range points {
+		total += dp.Value
+		if attr(dp.Attributes, "bearerkit.issuer") == "_overflow" {
+			overflow = dp.Value
+		}
+	}
+	if len(points) > 2001 || total != 3000 || overflow != 1000 {
+		t.Errorf("%d series, %d counted, %d in the overflow series", len(points), total, overflow)
+	}
+}
+
+// A verifier that is no longer observed leaves the gauges.
+func TestObserveStop(t *testing.T) {
+	obs, reader, _ := setup(t)
+	srv := authtest.NewServer()
+	defer srv.Close()
+	v, err := core.New(core.Config{Issuer: srv.Issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	stop := obs.Observe(v)
+	if n := len(collect(t, reader)["bearerkit.keyset.usable"].Data.(metricdata.Gauge[int64]).DataPoints); n != 1 {
+		t.Fatalf("%d usable points while observed", n)
+	}
+	stop()
+	if m, ok := collect(t, reader)["bearerkit.keyset.usable"]; ok && len(m.Data.(metricdata.Gauge[int64]).DataPoints) != 0 {
+		t.Errorf("still reported after stop: %+v", m.Data)
+	}
 }
