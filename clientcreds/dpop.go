@@ -110,14 +110,20 @@ func (t *tokenProofs) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.c.signer == nil || rec == nil || !rec.tokenRequest {
 		return t.base.RoundTrip(req)
 	}
-	r, err := t.c.withProof(req, "")
+	return t.c.sendWithProof(t.base, req, "")
+}
+
+// sendWithProof sends req through base with a fresh proof (and the DPoP
+// scheme when accessToken is set), and keeps the nonce the server sends.
+func (c *Client) sendWithProof(base http.RoundTripper, req *http.Request, accessToken string) (*http.Response, error) {
+	r, err := c.withProof(req, accessToken)
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.base.RoundTrip(r)
+	resp, err := base.RoundTrip(r)
 	if err == nil {
-		t.c.nonces.note(req.URL, resp)
+		c.nonces.note(req.URL, resp)
 	}
 	return resp, err
 }

@@ -104,16 +104,7 @@ func (t *transport) send(req *http.Request, tok string) (*http.Response, error) 
 	if t.c.signer == nil {
 		return t.base.RoundTrip(withToken(req, tok))
 	}
-	r, err := t.c.withProof(req, tok)
-	if err != nil {
-		closeBody(req)
-		return nil, err
-	}
-	resp, err := t.base.RoundTrip(r)
-	if err == nil {
-		t.c.nonces.note(req.URL, resp)
-	}
-	return resp, err
+	return t.c.sendWithProof(t.base, req, tok)
 }
 
 // withToken clones req (a RoundTripper must not change the caller's

@@ -6,7 +6,6 @@ import (
 	"github.com/bearerkit/bearerkit/internal/authctx"
 	"github.com/bearerkit/bearerkit/internal/jose"
 
-	"math"
 	"strings"
 	"time"
 
@@ -175,18 +174,18 @@ func readClaims(members []jose.Member, payload []byte, rules *claimRules) (*toke
 			ok = ok && len(tc.Audience) > 0 && !contains(tc.Audience, "")
 			hasAud = true
 		case "exp":
-			tc.Expiry, ok = numericDate(m)
+			tc.Expiry, ok = m.NumericDate()
 			hasExp = true
 		case "nbf":
-			tc.NotBefore, ok = numericDate(m)
+			tc.NotBefore, ok = m.NumericDate()
 			tc.hasNbf = true
 		case "iat":
-			tc.IssuedAt, ok = numericDate(m)
+			tc.IssuedAt, ok = m.NumericDate()
 			tc.hasIat = true
 		case "acr":
 			tc.ACR, ok = str(m)
 		case "auth_time":
-			tc.AuthTime, ok = numericDate(m)
+			tc.AuthTime, ok = m.NumericDate()
 		case "cnf":
 			if tc.Confirmation, ok = confirmation(m); !ok {
 				return nil, errBound // a binding no request here can prove
@@ -351,23 +350,4 @@ func appendScopes(dst []string, s string) []string {
 		}
 	}
 	return dst
-}
-
-// maxNumericDate is 9999-12-31T23:59:59Z. Larger values, negative values,
-// and values that overflow float64 are refused rather than clamped.
-const maxNumericDate = 253402300799
-
-// numericDate reads an RFC 7519 §2 NumericDate. Fractions are kept to the
-// nanosecond and truncated, never rounded up.
-func numericDate(m *jose.Member) (time.Time, bool) {
-	if m.Kind != jose.KindNumber {
-		return time.Time{}, false
-	}
-	f, err := m.NumberValue()
-	if err != nil || f < 0 || f > maxNumericDate {
-		return time.Time{}, false
-	}
-	sec := math.Floor(f)
-	nsec := math.Floor((f - sec) * 1e9)
-	return time.Unix(int64(sec), int64(nsec)).UTC(), true
 }

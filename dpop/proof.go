@@ -1,7 +1,6 @@
 package dpop
 
 import (
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -102,7 +101,7 @@ func readClaims(members []jose.Member) (proofClaims, error) {
 			c.hasNonce = true
 		case "iat":
 			var ok bool
-			if c.iat, ok = numericDate(m); !ok {
+			if c.iat, ok = m.NumericDate(); !ok {
 				err = errIssuedAt
 			}
 			hasIat = true
@@ -129,25 +128,6 @@ func stringClaim(m *jose.Member, wrongType *Error) (string, error) {
 		return "", wrongType
 	}
 	return m.StringValue(), nil
-}
-
-// maxNumericDate is 9999-12-31T23:59:59Z. Larger values, negative values,
-// and values that overflow float64 are refused rather than clamped.
-const maxNumericDate = 253402300799
-
-// numericDate reads an RFC 7519 §2 NumericDate. Fractions are kept to the
-// nanosecond and truncated, never rounded up.
-func numericDate(m *jose.Member) (time.Time, bool) {
-	if m.Kind != jose.KindNumber {
-		return time.Time{}, false
-	}
-	f, err := m.NumberValue()
-	if err != nil || f < 0 || f > maxNumericDate {
-		return time.Time{}, false
-	}
-	sec := math.Floor(f)
-	nsec := math.Floor((f - sec) * 1e9)
-	return time.Unix(int64(sec), int64(nsec)).UTC(), true
 }
 
 // The htu claim is compared with the request's URL after the syntax-based

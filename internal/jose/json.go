@@ -3,7 +3,9 @@ package jose
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -488,4 +490,23 @@ func (m *Member) ArrayStrings() ([]string, error) {
 		}
 		s.pos++
 	}
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z. Larger values, negative values,
+// and values that overflow float64 are refused rather than clamped.
+const maxNumericDate = 253402300799
+
+// NumericDate reads m as an RFC 7519 §2 NumericDate. Fractions are kept to
+// the nanosecond and truncated, never rounded up.
+func (m *Member) NumericDate() (time.Time, bool) {
+	if m.Kind != KindNumber {
+		return time.Time{}, false
+	}
+	f, err := m.NumberValue()
+	if err != nil || f < 0 || f > maxNumericDate {
+		return time.Time{}, false
+	}
+	sec := math.Floor(f)
+	nsec := math.Floor((f - sec) * 1e9)
+	return time.Unix(int64(sec), int64(nsec)).UTC(), true
 }
