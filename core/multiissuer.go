@@ -208,15 +208,14 @@ func (m *MultiIssuer) Verify(ctx context.Context, token string, audience ...stri
 		c, _, err := m.verify(ctx, token, audience, nil)
 		return c, err
 	}
-	var o observed
-	start := time.Now()
+	o := observed{start: time.Now()}
 	c, v, err := m.verify(ctx, token, audience, &o)
 	hook, issuer := m.hooks.Verification, ""
 	if v != nil {
 		hook, issuer = v.s.Hooks.Verification, v.s.hookIssuer
 	}
 	if hook != nil {
-		hook(ctx, o.event(issuer, err, start))
+		hook(ctx, o.event(issuer, err))
 	}
 	return c, err
 }

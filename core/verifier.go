@@ -85,11 +85,9 @@ func (v *Verifier) Verify(ctx context.Context, token string, audience ...string)
 	if hook == nil {
 		return v.verify(ctx, token, audience, nil)
 	}
-	var o observed
-	start := time.Now()
-	o.start = start
+	o := observed{start: time.Now()}
 	c, err := v.verify(ctx, token, audience, &o)
-	hook(ctx, o.event(v.s.hookIssuer, err, start))
+	hook(ctx, o.event(v.s.hookIssuer, err))
 	return c, err
 }
 
@@ -116,14 +114,14 @@ func (v *Verifier) verify(ctx context.Context, token string, audience []string, 
 
 // observed is what a verification learned for the Verification hook.
 type observed struct {
-	start  time.Time
+	start  time.Time // when the verification began
 	alg    jose.Alg
 	cached bool
 }
 
-func (o *observed) event(issuer string, err error, start time.Time) VerificationEvent {
+func (o *observed) event(issuer string, err error) VerificationEvent {
 	e := VerificationEvent{Issuer: issuer, Verifier: "jwt", Result: ResultAccepted,
-		Alg: o.alg.String(), Cached: o.cached, Duration: time.Since(start)}
+		Alg: o.alg.String(), Cached: o.cached, Duration: time.Since(o.start)}
 	if err != nil {
 		e.Result, e.Reason = ResultOf(err), ReasonOf(err)
 	}

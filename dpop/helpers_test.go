@@ -198,6 +198,19 @@ func wantReason(t testing.TB, err error, sentinel error, reason string) {
 	}
 }
 
+// wantOutcome checks a Verify error: none when reason is "", else an
+// invalid proof for reason.
+func wantOutcome(t testing.TB, err error, reason string) {
+	t.Helper()
+	if reason == "" {
+		if err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		return
+	}
+	wantReason(t, err, dpop.ErrInvalidProof, reason)
+}
+
 // storeFunc adapts a function to dpop.ReplayStore.
 type storeFunc func(ctx context.Context, key string, expiry time.Time) (bool, error)
 

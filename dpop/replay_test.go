@@ -3,6 +3,7 @@ package dpop_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -293,4 +294,28 @@ func TestMemoryStoreConcurrent(t *testing.T) {
 	if fresh.Load() != 10_000 || failed.Load() != 40_000 {
 		t.Fatalf("fresh %d, failed %d; want 10000 and 40000", fresh.Load(), failed.Load())
 	}
+}
+
+// The default store's bound holds in memory too: 100,000 remembered
+// proofs keep at most 80 bytes each alive (the README says about 5 MB).
+func TestMemoryStoreFootprint(t *testing.T) {
+	const n = 90_000 // the shards' shares of the bound may fill a little early
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m := dpop.NewMemoryStore(100_000)
+	exp := time.Now().Add(time.Minute)
+	for i := range n {
+		if fresh, err := m.Remember(context.Background(), "key-"+strconv.Itoa(i), exp); !fresh || err != nil {
+			t.Fatalf("entry %d: %v, %v", i, fresh, err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perEntry := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
+	t.Logf("%.1f bytes per entry", perEntry)
+	if perEntry > 80 {
+		t.Errorf("%.0f bytes per entry, want at most 80", perEntry)
+	}
+	runtime.KeepAlive(m)
 }
